@@ -1,0 +1,319 @@
+/*
+ * wsc.h - the wsc WebSocket client: URLs, transports and the blocking API.
+ *
+ * A connection (struct wsc_conn) owns one input buffer. Every byte read from
+ * the transport lands there and leaves only when a parser reports it consumed:
+ * the handshake parser takes the 101 head, and whatever arrived with it is
+ * decoded as frames before the transport is read again. Nothing is dropped at
+ * any layer boundary.
+ *
+ * A connection is used by one thread at a time.
+ */
+#ifndef WSC_H
+#define WSC_H
+
+#include "wsc_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WSC_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* URLs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_URL_HOST_MAX 256
+#define WSC_URL_RESOURCE_MAX 4096
+#define WSC_URL_USERINFO_MAX 256
+
+/** A parsed ws:// or wss:// URL; strings are NUL-terminated copies. */
+struct wsc_url {
+    bool tls;                             /* wss:// */
+    char host[WSC_URL_HOST_MAX];          /* IPv6 literals without brackets */
+    bool ipv6;                            /* host is an IPv6 literal */
+    uint16_t port;                        /* explicit, or 80 / 443 */
+    bool port_explicit;
+    char resource[WSC_URL_RESOURCE_MAX];  /* path and query, starts with '/' */
+    char userinfo[WSC_URL_USERINFO_MAX];  /* "user:pass" as written, or "" */
+    const char *error;                    /* why parsing failed, or NULL */
+};
+
+/**
+ * Parses @p text as ws://[userinfo@]host[:port][/path][?query]. The scheme and
+ * host are case-insensitive; a fragment is rejected (RFC 6455 3). Returns 0, or
+ * WSC_EURL with u->error saying why.
+ */
+int wsc_url_parse(const char *text, struct wsc_url *u);
+
+/* ------------------------------------------------------------------------ */
+/* Transports                                                                */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_WAIT_READ 1
+#define WSC_WAIT_WRITE 2
+
+/**
+ * A byte stream. Transports move bytes and report "would block"; they never
+ * parse HTTP or WebSocket. TLS and proxy tunnels stack on another transport.
+ */
+struct wsc_transport_ops {
+    const char *name;
+    /** Sends up to @p len bytes: 0 with *sent > 0, WSC_EAGAIN, or an error. */
+    int (*send)(void *ctx, const uint8_t *buf, size_t len, size_t *sent);
+    /** Receives up to @p cap bytes: 0 with *got > 0, 0 with *got == 0 at end of
+     *  stream, WSC_EAGAIN, or an error. */
+    int (*recv)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+    /** Waits for WSC_WAIT_* @p events; returns the ready mask, 0 on timeout, or
+     *  an error. @p timeout_ms < 0 waits forever. */
+    int (*wait)(void *ctx, int events, int timeout_ms);
+    /** Bytes already received and held inside the transport (e.g. decrypted
+     *  TLS records) that wait() would not report. */
+    size_t (*pending)(void *ctx);
+    /** Ends the sending direction (TCP FIN); 0 or an error. */
+    int (*shutdown)(void *ctx);
+    /** Releases the transport; the context is unusable afterwards. */
+    void (*close)(void *ctx);
+};
+
+struct wsc_transport {
+    const struct wsc_transport_ops *ops;
+    void *ctx;
+};
+
+/** Plain TCP over a POSIX socket. */
+struct wsc_tcp {
+    int fd;
+    bool owned; /* close fd on close() */
+};
+
+/**
+ * Resolves @p host (getaddrinfo, IPv4 and IPv6) and tries each address in turn
+ * with a non-blocking connect bounded by @p timeout_ms overall (< 0: none).
+ * The socket gets TCP_NODELAY and stays non-blocking. Returns 0,
+ * WSC_ERESOLVE, WSC_ECONNREFUSED, WSC_ETIMEDOUT or WSC_ECONNECT.
+ */
+int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int timeout_ms);
+
+/** Wraps an already connected socket; @p take_ownership closes it on close(). */
+void wsc_tcp_adopt(struct wsc_tcp *t, int fd, bool take_ownership);
+
+/** Fills @p tr with the TCP operations on @p t. */
+void wsc_tcp_transport(struct wsc_tcp *t, struct wsc_transport *tr);
+
+/** Fills @p buf from the operating system's CSPRNG (a wsc_random_fn). */
+int wsc_platform_random(void *user, uint8_t *buf, size_t len);
+
+/** Monotonic milliseconds. */
+uint64_t wsc_platform_now_ms(void);
+
+/* ------------------------------------------------------------------------ */
+/* Blocking API                                                              */
+/* ------------------------------------------------------------------------ */
+
+/** Allocator hooks; any NULL member falls back to the C library. */
+struct wsc_allocator {
+    void *(*malloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t size);
+    void (*free)(void *user, void *ptr);
+    void *user;
+};
+
+enum wsc_trace_kind {
+    WSC_TRACE_REQUEST,  /* one line of the request head we sent */
+    WSC_TRACE_RESPONSE, /* one line of the response head */
+    WSC_TRACE_RECV,     /* a control frame received, described in text */
+    WSC_TRACE_SEND,     /* a control frame sent, described in text */
+};
+
+/** Receives a line of trace text; @p text is valid only during the call. */
+typedef void (*wsc_trace_fn)(void *user, enum wsc_trace_kind kind, const char *text,
+                             size_t len);
+
+struct wsc_options {
+    int connect_timeout_ms;   /* TCP connect and handshake; default 10000 */
+    uint64_t max_message;     /* default WSC_MAX_MESSAGE_DEFAULT (16 MiB) */
+    size_t max_head;          /* response head limit; default 8192 */
+    size_t max_headers;       /* response header-count limit; default 64 */
+    size_t rx_buf_size;       /* connection input buffer; default 65536 */
+    size_t tx_buf_size;       /* output buffer; default 65536 */
+    const char *origin;
+    const char *const *protocols;
+    size_t protocol_count;
+    const struct wsc_header *headers;
+    size_t header_count;
+    bool report_control;      /* wsc_recv() also returns PING/PONG events */
+    wsc_trace_fn trace;
+    void *trace_user;
+    wsc_random_fn random;     /* default wsc_platform_random */
+    void *random_user;
+    struct wsc_allocator alloc;
+};
+
+/** Fills @p o with the defaults above. */
+void wsc_options_init(struct wsc_options *o);
+
+enum wsc_conn_state {
+    WSC_CONN_IDLE,        /* before wsc_connect */
+    WSC_CONN_CONNECTING,  /* TCP connect */
+    WSC_CONN_HANDSHAKING, /* request sent, awaiting the 101 */
+    WSC_CONN_OPEN,        /* messages flow */
+    WSC_CONN_CLOSING,     /* a close frame was sent or received */
+    WSC_CONN_CLOSED,      /* close handshake done, transport closed */
+    WSC_CONN_FAILED,      /* an error ended the connection; see last error */
+};
+
+#define WSC_ERROR_DETAIL_MAX 256
+#define WSC_ERROR_BODY_MAX 1024
+
+/**
+ * A connection. Fields are private; the struct is public so it can live in
+ * static, stack or pooled memory.
+ */
+struct wsc_conn {
+    enum wsc_conn_state state;
+    struct wsc_options opt;
+    struct wsc_url url;
+    struct wsc_tcp tcp;
+    struct wsc_transport tr;
+    bool tr_open;
+    struct wsc_request_info req;
+    struct wsc_handshake hs;
+    struct wsc_header *hs_headers;
+    char *hs_head;
+    struct wsc_session session;
+    uint8_t *in;  /* the connection's one input buffer */
+    size_t in_cap, in_start, in_end;
+    uint8_t *out;
+    size_t out_cap;
+    bool peer_eof;
+    uint8_t *msg;  /* whole-message reassembly, grown through the allocator */
+    size_t msg_len, msg_cap;
+    uint8_t msg_opcode;
+    bool chunk_first;    /* a skipped empty chunk started a message */
+    uint64_t rx_offset;  /* bytes of the frame stream consumed so far */
+    char close_reason[WSC_CONTROL_MAX];
+    size_t close_reason_len;
+    int error;
+    char detail[WSC_ERROR_DETAIL_MAX];
+    uint8_t body[WSC_ERROR_BODY_MAX]; /* start of a non-101 response body */
+    size_t body_len;
+};
+
+/** A received message or control event (wsc_recv). */
+struct wsc_message {
+    uint8_t opcode;      /* WSC_OP_TEXT, _BINARY, or _PING/_PONG if reported */
+    const uint8_t *data; /* valid until the next call on the connection */
+    size_t len;
+};
+
+/** A chunk of a message (wsc_recv_chunk). */
+struct wsc_chunk {
+    uint8_t opcode;     /* WSC_OP_TEXT or WSC_OP_BINARY of the message */
+    bool first;         /* first chunk of the message */
+    bool fin;           /* last chunk of the message */
+    size_t len;         /* bytes written to the caller's buffer */
+    uint64_t remaining; /* bytes of the current frame still to come */
+};
+
+/**
+ * Connects to a ws:// URL and performs the opening handshake. @p c is caller
+ * memory; @p opt may be NULL for defaults and is copied (the strings and arrays
+ * it points to must stay valid until wsc_conn_free). Returns 0, or an error
+ * with wsc_conn_detail() explaining it: WSC_EURL, WSC_ENOTLS, WSC_ERESOLVE,
+ * WSC_ECONNREFUSED, WSC_ECONNECT, WSC_ETIMEDOUT, WSC_EHEADER, a WSC_EHS_*
+ * handshake error, WSC_ENOMEM. Call wsc_conn_free() in every case.
+ */
+int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt);
+
+/**
+ * Sends one whole message (WSC_OP_TEXT or WSC_OP_BINARY) as a single frame,
+ * waiting at most @p timeout_ms (< 0: forever). Text is not validated; sending
+ * valid UTF-8 is the caller's duty. Returns 0, WSC_ETIMEDOUT (the message may
+ * be partly sent; the connection is then failed), WSC_ENOTCONN, or an error.
+ */
+int wsc_send(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
+             int timeout_ms);
+
+/**
+ * Sends one fragment: @p opcode is TEXT or BINARY for the first fragment and
+ * WSC_OP_CONTINUATION afterwards; @p fin ends the message.
+ */
+int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
+                      bool fin, int timeout_ms);
+
+/** Sends a ping with up to 125 bytes of payload. */
+int wsc_ping(struct wsc_conn *c, const void *data, size_t len, int timeout_ms);
+
+/**
+ * Receives the next whole message, reassembling fragments up to max_message.
+ * Pings are answered automatically. Returns 0 with *m set; WSC_ETIMEDOUT when
+ * nothing complete arrived in time (no data is lost: a partial message stays
+ * buffered); WSC_ECLOSED when the peer closed (see wsc_conn_close_code()); a
+ * peer violation (the matching close code has been sent); WSC_EEOF,
+ * WSC_ECONNRESET, WSC_ENOMEM, or WSC_ENOTCONN.
+ */
+int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms);
+
+/**
+ * Receives the next chunk of a message into @p buf (at most @p cap bytes), for
+ * messages of any size in bounded memory. Same returns as wsc_recv().
+ */
+int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *ch,
+                   int timeout_ms);
+
+/** Sends whatever output is queued (pongs, close replies) within @p timeout_ms. */
+int wsc_flush(struct wsc_conn *c, int timeout_ms);
+
+/**
+ * Closes: sends a close frame with @p code (0 = none) and @p reason, waits up
+ * to @p timeout_ms for the peer's close (data arriving meanwhile is discarded),
+ * then closes the transport. Returns 0 after a complete close handshake, or
+ * the error that prevented it. Safe to call in any state.
+ */
+int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout_ms);
+
+/** Closes the transport if open and frees every buffer. */
+void wsc_conn_free(struct wsc_conn *c);
+
+/** The socket to poll for readability, or -1. */
+int wsc_conn_fd(const struct wsc_conn *c);
+
+/**
+ * True when input is already buffered (in the connection or the transport),
+ * so wsc_recv() can make progress without waiting for the socket: check this
+ * before polling the descriptor.
+ */
+bool wsc_conn_has_buffered_input(const struct wsc_conn *c);
+
+static inline enum wsc_conn_state wsc_conn_state(const struct wsc_conn *c)
+{
+    return c->state;
+}
+
+/** The error that ended the connection, or 0. */
+static inline int wsc_conn_error(const struct wsc_conn *c) { return c->error; }
+
+/** A sentence describing the last error, with specifics (never NULL). */
+const char *wsc_conn_detail(const struct wsc_conn *c);
+
+/** HTTP status of the handshake response (101 on success), 0 if none yet. */
+int wsc_conn_http_status(const struct wsc_conn *c);
+
+/** The subprotocol the server selected, or NULL. */
+const char *wsc_conn_protocol(const struct wsc_conn *c);
+
+/** The start of a non-101 response body (at most WSC_ERROR_BODY_MAX bytes). */
+const uint8_t *wsc_conn_error_body(const struct wsc_conn *c, size_t *len);
+
+/** The close code the peer sent (1005 if its close had none), or 0. */
+uint16_t wsc_conn_close_code(const struct wsc_conn *c);
+
+/** The reason the peer gave in its close frame (UTF-8, may be empty). */
+const char *wsc_conn_close_reason(const struct wsc_conn *c, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WSC_H */

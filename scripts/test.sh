@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds wsc twice (release, then ASan+UBSan) and runs the whole test suite on each:
+# unit tests, and integration tests against real servers started on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+for variant in release sanitize; do
+  dir=build-test-$variant
+  extra=()
+  [ "$variant" = sanitize ] && extra=(-DWSC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang)
+  echo "== $variant build =="
+  cmake -S . -B "$dir" "${extra[@]}" >/dev/null
+  cmake --build "$dir" -j"$jobs" >/dev/null
+  echo "== $variant tests =="
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600
+done

@@ -1,0 +1,806 @@
+/*
+ * The blocking front end: drives transport + core with per-call timeouts.
+ *
+ * The seam rule lives here: every read lands in c->in, and the transport is
+ * read again only after the core has consumed everything buffered (it returned
+ * WSC_EAGAIN). The bytes that follow the 101 head are therefore decoded as
+ * frames before any further read, whatever the chunking of the stream.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wsc/wsc.h"
+
+#define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
+
+void wsc_options_init(struct wsc_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->connect_timeout_ms = 10000;
+    o->max_message = WSC_MAX_MESSAGE_DEFAULT;
+    o->max_head = WSC_HEAD_MAX_DEFAULT;
+    o->max_headers = WSC_HEADERS_MAX_DEFAULT;
+    o->rx_buf_size = 65536;
+    o->tx_buf_size = 65536;
+}
+
+/* ---- allocation and errors -------------------------------------------- */
+
+static void *mem_alloc(struct wsc_conn *c, size_t n)
+{
+    const struct wsc_allocator *a = &c->opt.alloc;
+    return a->malloc ? a->malloc(a->user, n) : malloc(n);
+}
+
+static void *mem_realloc(struct wsc_conn *c, void *p, size_t n)
+{
+    const struct wsc_allocator *a = &c->opt.alloc;
+    return a->realloc ? a->realloc(a->user, p, n) : realloc(p, n);
+}
+
+static void mem_free(struct wsc_conn *c, void *p)
+{
+    const struct wsc_allocator *a = &c->opt.alloc;
+    if (!p)
+        return;
+    if (a->free)
+        a->free(a->user, p);
+    else
+        free(p);
+}
+
+static void close_transport(struct wsc_conn *c)
+{
+    if (c->tr_open) {
+        c->tr.ops->close(c->tr.ctx);
+        c->tr_open = false;
+    }
+}
+
+/* Records the error, its detail sentence, and fails the connection. */
+static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+    va_end(ap);
+    c->error = err;
+    c->state = WSC_CONN_FAILED;
+    close_transport(c);
+    return err;
+}
+
+static void trace(struct wsc_conn *c, enum wsc_trace_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void trace(struct wsc_conn *c, enum wsc_trace_kind kind, const char *fmt, ...)
+{
+    if (!c->opt.trace)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    c->opt.trace(c->opt.trace_user, kind, line,
+                 (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* Passes each line of an HTTP head to the trace callback. */
+static void trace_head(struct wsc_conn *c, enum wsc_trace_kind kind, const char *p,
+                       size_t len)
+{
+    if (!c->opt.trace)
+        return;
+    while (len) {
+        const char *nl = memchr(p, '\n', len);
+        size_t n = nl ? (size_t)(nl - p) : len;
+        size_t shown = n && p[n - 1] == '\r' ? n - 1 : n;
+        if (shown)
+            c->opt.trace(c->opt.trace_user, kind, p, shown);
+        if (!nl)
+            break;
+        len -= n + 1;
+        p = nl + 1;
+    }
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+/* UINT64_MAX means no deadline. */
+static uint64_t deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? UINT64_MAX : wsc_platform_now_ms() + (uint64_t)timeout_ms;
+}
+
+static int ms_left(uint64_t deadline)
+{
+    if (deadline == UINT64_MAX)
+        return -1;
+    uint64_t now = wsc_platform_now_ms();
+    if (now >= deadline)
+        return 0;
+    uint64_t left = deadline - now;
+    return left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* ---- transport I/O ---------------------------------------------------- */
+
+/* Room at the end of the input buffer, compacting consumed bytes away. */
+static size_t in_room(struct wsc_conn *c)
+{
+    if (c->in_start == c->in_end) {
+        c->in_start = c->in_end = 0;
+    } else if (c->in_end == c->in_cap && c->in_start > 0) {
+        memmove(c->in, c->in + c->in_start, c->in_end - c->in_start);
+        c->in_end -= c->in_start;
+        c->in_start = 0;
+    }
+    return c->in_cap - c->in_end;
+}
+
+/* One transport read into the input buffer: 0 (bytes added), EAGAIN, EOF or error. */
+static int read_some(struct wsc_conn *c)
+{
+    size_t room = in_room(c);
+    if (room == 0)
+        return WSC_ENOBUFS;
+    size_t got = 0;
+    int rc = c->tr.ops->recv(c->tr.ctx, c->in + c->in_end, room, &got);
+    if (rc)
+        return rc;
+    if (got == 0) {
+        c->peer_eof = true;
+        return WSC_EEOF;
+    }
+    c->in_end += got;
+    return 0;
+}
+
+/* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error. */
+static int fill(struct wsc_conn *c, uint64_t deadline)
+{
+    if (c->peer_eof)
+        return WSC_EEOF;
+    for (;;) {
+        int rc = read_some(c);
+        if (rc != WSC_EAGAIN)
+            return rc;
+        int left = ms_left(deadline);
+        if (left == 0)
+            return WSC_ETIMEDOUT;
+        rc = c->tr.ops->wait(c->tr.ctx, WSC_WAIT_READ, left);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return WSC_ETIMEDOUT;
+    }
+}
+
+/* Sends buf[0..len) by the deadline. While the socket is full, incoming bytes
+ * are read into the input buffer (kept for later) so neither side stalls. */
+static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *sent,
+                    uint64_t deadline)
+{
+    *sent = 0;
+    while (*sent < len) {
+        size_t n = 0;
+        int rc = c->tr.ops->send(c->tr.ctx, buf + *sent, len - *sent, &n);
+        if (rc == 0) {
+            *sent += n;
+            continue;
+        }
+        if (rc != WSC_EAGAIN)
+            return rc;
+        int left = ms_left(deadline);
+        if (left == 0)
+            return WSC_ETIMEDOUT;
+        int events = WSC_WAIT_WRITE;
+        if (!c->peer_eof && in_room(c) > 0)
+            events |= WSC_WAIT_READ;
+        rc = c->tr.ops->wait(c->tr.ctx, events, left);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return WSC_ETIMEDOUT;
+        if (rc & WSC_WAIT_READ) {
+            rc = read_some(c);
+            if (rc && rc != WSC_EAGAIN && rc != WSC_EEOF)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Sends what the session has queued. */
+static int flush_session(struct wsc_conn *c, uint64_t deadline)
+{
+    for (;;) {
+        const uint8_t *p;
+        size_t len = wsc_session_pending_output(&c->session, &p);
+        if (len == 0)
+            return 0;
+        size_t sent = 0;
+        int rc = send_all(c, p, len, &sent, deadline);
+        wsc_session_output_sent(&c->session, sent);
+        if (rc)
+            return rc;
+    }
+}
+
+static const char *transport_error(int rc)
+{
+    if (rc == WSC_EEOF)
+        return "server closed the connection without a close frame";
+    if (rc == WSC_ECONNRESET)
+        return "connection reset by peer";
+    return wsc_strerror(rc);
+}
+
+/* ---- connect and handshake -------------------------------------------- */
+
+static int handshake_failure(struct wsc_conn *c, int rc)
+{
+    struct wsc_handshake *hs = &c->hs;
+    const struct wsc_header *h;
+    switch (rc) {
+    case WSC_EHS_STATUS:
+        return failf(c, rc, "server answered %d %.*s", hs->status, (int)hs->reason_len,
+                     hs->reason);
+    case WSC_EHS_UPGRADE:
+        h = wsc_handshake_header(hs, "upgrade");
+        return failf(c, rc, "response lacks 'Upgrade: websocket' (got '%.*s')",
+                     h ? (int)h->value_len : 0, h ? h->value : "");
+    case WSC_EHS_CONNECTION:
+        return failf(c, rc, "response lacks 'Connection: Upgrade'");
+    case WSC_EHS_ACCEPT:
+        h = wsc_handshake_header(hs, "sec-websocket-accept");
+        if (!h)
+            return failf(c, rc, "response lacks Sec-WebSocket-Accept");
+        return failf(c, rc, "Sec-WebSocket-Accept is '%.*s', expected '%.*s'",
+                     (int)(h->value_len > 64 ? 64 : h->value_len), h->value,
+                     WSC_HANDSHAKE_ACCEPT_LEN, hs->accept);
+    case WSC_EHS_PROTOCOL:
+        h = wsc_handshake_header(hs, "sec-websocket-protocol");
+        return failf(c, rc, "server selected subprotocol '%.*s', which was not offered",
+                     h ? (int)h->value_len : 0, h ? h->value : "");
+    case WSC_EHS_EXTENSION:
+        h = wsc_handshake_header(hs, "sec-websocket-extensions");
+        return failf(c, rc, "server selected extension '%.*s', which was not offered",
+                     h ? (int)h->value_len : 0, h ? h->value : "");
+    case WSC_EHS_TOO_LARGE:
+        return failf(c, rc, "response head exceeds the %zu-byte limit", hs->head_cap);
+    case WSC_EHS_TOO_MANY:
+        return failf(c, rc, "response has more than %zu header fields", hs->header_cap);
+    default:
+        return failf(c, rc, "malformed HTTP response: %s", wsc_strerror(rc));
+    }
+}
+
+/* Keeps the start of a non-101 body for the user: what came with the head,
+ * plus what arrives shortly after, bounded by size and time. */
+static void collect_body(struct wsc_conn *c, uint64_t deadline)
+{
+    const struct wsc_header *cl = wsc_handshake_header(&c->hs, "content-length");
+    size_t want = WSC_ERROR_BODY_MAX;
+    if (cl) {
+        size_t v = 0;
+        for (size_t i = 0; i < cl->value_len && cl->value[i] >= '0' && cl->value[i] <= '9'; i++)
+            v = v * 10 + (size_t)(cl->value[i] - '0');
+        if (v < want)
+            want = v;
+    }
+    uint64_t until = earlier(deadline, deadline_after(2000));
+    while (c->body_len < want) {
+        size_t n = c->in_end - c->in_start;
+        if (n > want - c->body_len)
+            n = want - c->body_len;
+        memcpy(c->body + c->body_len, c->in + c->in_start, n);
+        c->body_len += n;
+        c->in_start += n;
+        if (c->body_len == want || fill(c, until) != 0)
+            break;
+    }
+}
+
+static int handshake(struct wsc_conn *c, uint64_t deadline)
+{
+    uint8_t nonce[WSC_HANDSHAKE_NONCE_LEN];
+    int rc = c->opt.random(c->opt.random_user, nonce, sizeof(nonce));
+    if (rc)
+        return failf(c, WSC_EIO, "the random source failed");
+    size_t req_len;
+    rc = wsc_handshake_write_request(&c->hs, nonce, (char *)c->out, c->out_cap, &req_len);
+    if (rc == WSC_ENOBUFS)
+        return failf(c, WSC_EHEADER, "request head exceeds the %zu-byte output buffer",
+                     c->out_cap);
+    if (rc)
+        return failf(c, rc, "invalid request: %s", wsc_strerror(rc));
+    trace_head(c, WSC_TRACE_REQUEST, (const char *)c->out, req_len);
+
+    c->state = WSC_CONN_HANDSHAKING;
+    size_t sent;
+    rc = send_all(c, c->out, req_len, &sent, deadline);
+    if (rc == WSC_ETIMEDOUT)
+        return failf(c, rc, "timed out sending the handshake request");
+    if (rc)
+        return failf(c, rc, "sending the handshake failed: %s", transport_error(rc));
+
+    for (;;) {
+        size_t used;
+        rc = wsc_handshake_parse(&c->hs, c->in + c->in_start, c->in_end - c->in_start, &used);
+        c->in_start += used;
+        if (rc != WSC_EAGAIN)
+            break;
+        rc = fill(c, deadline);
+        if (rc == WSC_ETIMEDOUT)
+            return failf(c, rc, "timed out waiting for the handshake response");
+        if (rc == WSC_EEOF)
+            return failf(c, rc, "server closed the connection during the handshake");
+        if (rc)
+            return failf(c, rc, "reading the handshake response failed: %s",
+                         transport_error(rc));
+    }
+    trace_head(c, WSC_TRACE_RESPONSE, c->hs.head, c->hs.head_len);
+    if (rc == WSC_EHS_STATUS)
+        collect_body(c, deadline);
+    if (rc)
+        return handshake_failure(c, rc);
+    /* Whatever follows the head in c->in is already the first frames. */
+    return 0;
+}
+
+static int alloc_buffers(struct wsc_conn *c)
+{
+    c->in = mem_alloc(c, c->opt.rx_buf_size);
+    c->out = mem_alloc(c, c->opt.tx_buf_size);
+    c->hs_head = mem_alloc(c, c->opt.max_head);
+    c->hs_headers = mem_alloc(c, c->opt.max_headers * sizeof(struct wsc_header));
+    if (!c->in || !c->out || !c->hs_head || !c->hs_headers)
+        return WSC_ENOMEM;
+    c->in_cap = c->opt.rx_buf_size;
+    c->out_cap = c->opt.tx_buf_size;
+    return 0;
+}
+
+static void apply_defaults(struct wsc_options *o)
+{
+    struct wsc_options d;
+    wsc_options_init(&d);
+    if (!o->max_message)
+        o->max_message = d.max_message;
+    if (o->max_head < 64)
+        o->max_head = d.max_head;
+    if (!o->max_headers)
+        o->max_headers = d.max_headers;
+    if (o->rx_buf_size < WSC_FRAME_HEADER_MAX)
+        o->rx_buf_size = d.rx_buf_size;
+    if (o->tx_buf_size < WSC_SESSION_OUT_MIN)
+        o->tx_buf_size = d.tx_buf_size;
+    if (!o->random)
+        o->random = wsc_platform_random;
+}
+
+int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+{
+    if (!c)
+        return WSC_EINVAL;
+    memset(c, 0, sizeof(*c));
+    if (opt)
+        c->opt = *opt;
+    else
+        wsc_options_init(&c->opt);
+    apply_defaults(&c->opt);
+    if (!url)
+        return failf(c, WSC_EINVAL, "no URL given");
+    if (wsc_url_parse(url, &c->url))
+        return failf(c, WSC_EURL, "invalid URL: %s", c->url.error ? c->url.error : "?");
+    if (c->url.tls)
+        return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
+    if (alloc_buffers(c))
+        return failf(c, WSC_ENOMEM, "out of memory allocating connection buffers");
+
+    c->req.host = c->url.host;
+    c->req.port = c->url.port;
+    c->req.tls = c->url.tls;
+    c->req.resource = c->url.resource;
+    c->req.origin = c->opt.origin;
+    c->req.protocols = c->opt.protocols;
+    c->req.protocol_count = c->opt.protocol_count;
+    c->req.headers = c->opt.headers;
+    c->req.header_count = c->opt.header_count;
+    if (wsc_handshake_init(&c->hs, &c->req, c->hs_head, c->opt.max_head, c->hs_headers,
+                           c->opt.max_headers))
+        return failf(c, WSC_EINVAL, "invalid handshake parameters");
+
+    uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
+    c->state = WSC_CONN_CONNECTING;
+    int rc = wsc_tcp_connect(&c->tcp, c->url.host, c->url.port, c->opt.connect_timeout_ms);
+    if (rc) {
+        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
+                          : rc == WSC_ETIMEDOUT  ? "timed out"
+                          : rc == WSC_ERESOLVE   ? "host name not found"
+                                                 : wsc_strerror(rc);
+        return failf(c, rc, "cannot connect to %s%s%s:%u: %s", c->url.ipv6 ? "[" : "",
+                     c->url.host, c->url.ipv6 ? "]" : "", c->url.port, why);
+    }
+    wsc_tcp_transport(&c->tcp, &c->tr);
+    c->tr_open = true;
+
+    rc = handshake(c, deadline);
+    if (rc)
+        return rc;
+    struct wsc_session_config sc = {
+        .max_message = c->opt.max_message,
+        .out_buf = c->out,
+        .out_cap = c->out_cap,
+        .random = c->opt.random,
+        .random_user = c->opt.random_user,
+    };
+    if (wsc_session_init(&c->session, &sc))
+        return failf(c, WSC_EINVAL, "invalid session parameters");
+    c->chunk_first = false;
+    c->state = WSC_CONN_OPEN;
+    return 0;
+}
+
+/* ---- receive ---------------------------------------------------------- */
+
+static void trace_control(struct wsc_conn *c, enum wsc_trace_kind kind, const char *what,
+                          const uint8_t *p, size_t len)
+{
+    trace(c, kind, "%s (%zu bytes) '%.*s'", what, len, (int)(len > 125 ? 125 : len),
+          (const char *)p);
+}
+
+/* The peer's close arrived and our reply is queued: send it, let the server
+ * close TCP first (RFC 6455 7.1.1), then close our end. */
+static void finish_close(struct wsc_conn *c, uint64_t deadline)
+{
+    uint64_t until = earlier(deadline, deadline_after(CLOSE_LINGER_MS));
+    if (flush_session(c, until) == 0 && c->tr_open) {
+        c->tr.ops->shutdown(c->tr.ctx);
+        while (!c->peer_eof) {
+            c->in_start = c->in_end = 0; /* nothing after a close is data */
+            if (fill(c, until) != 0)
+                break;
+        }
+    }
+    close_transport(c);
+    c->state = WSC_CONN_CLOSED;
+}
+
+/* Session failed on a peer violation: send its close frame, then give up. */
+static int protocol_failure(struct wsc_conn *c, int rc, uint64_t deadline)
+{
+    flush_session(c, earlier(deadline, deadline_after(CLOSE_LINGER_MS)));
+    uint16_t code = wsc_error_close_code(rc);
+    return failf(c, rc, "%s at stream offset %llu (sent close %u)", wsc_strerror(rc),
+                 (unsigned long long)c->rx_offset, code);
+}
+
+/*
+ * Returns the next DATA event (or PING/PONG with report_control), answering
+ * control frames on the way. @p max_len bounds a DATA chunk.
+ */
+static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
+                      struct wsc_event *ev)
+{
+    if (c->state == WSC_CONN_FAILED)
+        return c->error;
+    if (c->state == WSC_CONN_CLOSED || c->state == WSC_CONN_IDLE)
+        return c->session.peer_close_code ? WSC_ECLOSED : WSC_ENOTCONN;
+    for (;;) {
+        size_t avail = c->in_end - c->in_start, used;
+        int rc = wsc_session_next(&c->session, c->in + c->in_start,
+                                  avail < max_len ? avail : max_len, &used, ev);
+        c->in_start += used;
+        c->rx_offset += used;
+        if (rc == 0) {
+            if (ev->type == WSC_EV_DATA)
+                return 0;
+            if (ev->type == WSC_EV_PING) {
+                trace_control(c, WSC_TRACE_RECV, "ping", ev->data, ev->len);
+                trace_control(c, WSC_TRACE_SEND, "pong", ev->data, ev->len);
+                /* Answer now if the socket takes it; else it goes with the next call. */
+                int frc = flush_session(c, wsc_platform_now_ms());
+                if (frc && frc != WSC_ETIMEDOUT)
+                    return failf(c, frc, "sending a pong failed: %s", transport_error(frc));
+            } else if (ev->type == WSC_EV_PONG) {
+                trace_control(c, WSC_TRACE_RECV, "pong", ev->data, ev->len);
+            } else {
+                size_t n = ev->len < sizeof(c->close_reason) ? ev->len : sizeof(c->close_reason);
+                memcpy(c->close_reason, ev->data, n);
+                c->close_reason_len = n;
+                trace(c, WSC_TRACE_RECV, "close %u '%.*s'", ev->close_code, (int)n,
+                      c->close_reason);
+                if (c->state == WSC_CONN_OPEN)
+                    trace(c, WSC_TRACE_SEND, "close %u (echo)",
+                          ev->close_code == WSC_CLOSE_NO_STATUS ? 0 : ev->close_code);
+                c->state = WSC_CONN_CLOSING;
+                finish_close(c, deadline);
+                return WSC_ECLOSED;
+            }
+            if (c->opt.report_control)
+                return 0;
+            continue;
+        }
+        if (rc == WSC_ECLOSED) {
+            finish_close(c, deadline);
+            return WSC_ECLOSED;
+        }
+        if (rc != WSC_EAGAIN)
+            return protocol_failure(c, rc, deadline);
+        /* Everything buffered is consumed; only now read the transport again. */
+        int frc = flush_session(c, wsc_platform_now_ms());
+        if (frc && frc != WSC_ETIMEDOUT)
+            return failf(c, frc, "sending failed: %s", transport_error(frc));
+        rc = fill(c, deadline);
+        if (rc == WSC_ETIMEDOUT)
+            return rc; /* not fatal: partial input stays buffered */
+        if (rc)
+            return failf(c, rc, "%s", transport_error(rc));
+    }
+}
+
+static int append_message(struct wsc_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->msg_cap - c->msg_len < n) {
+        size_t cap = c->msg_cap ? c->msg_cap : 4096;
+        while (cap - c->msg_len < n)
+            cap *= 2;
+        uint8_t *m = mem_realloc(c, c->msg, cap);
+        if (!m)
+            return WSC_ENOMEM;
+        c->msg = m;
+        c->msg_cap = cap;
+    }
+    if (n)
+        memcpy(c->msg + c->msg_len, p, n);
+    c->msg_len += n;
+    return 0;
+}
+
+int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
+{
+    if (!c || !m)
+        return WSC_EINVAL;
+    uint64_t deadline = deadline_after(timeout_ms);
+    for (;;) {
+        struct wsc_event ev;
+        int rc = next_event(c, SIZE_MAX, deadline, &ev);
+        if (rc)
+            return rc;
+        if (ev.type != WSC_EV_DATA) {
+            m->opcode = ev.type == WSC_EV_PING ? WSC_OP_PING : WSC_OP_PONG;
+            m->data = ev.data;
+            m->len = ev.len;
+            return 0;
+        }
+        if (ev.first)
+            c->msg_len = 0;
+        if (ev.first && ev.fin) {
+            /* The whole message sits in the input buffer: no copy. */
+            m->opcode = ev.opcode;
+            m->data = ev.data;
+            m->len = ev.len;
+            return 0;
+        }
+        if (append_message(c, ev.data, ev.len))
+            return failf(c, WSC_ENOMEM, "out of memory reassembling a %llu-byte message",
+                         (unsigned long long)(c->msg_len + ev.len));
+        if (ev.fin) {
+            m->opcode = ev.opcode;
+            m->data = c->msg;
+            m->len = c->msg_len;
+            c->msg_len = 0;
+            return 0;
+        }
+    }
+}
+
+int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *ch,
+                   int timeout_ms)
+{
+    if (!c || !buf || !ch || cap == 0)
+        return WSC_EINVAL;
+    uint64_t deadline = deadline_after(timeout_ms);
+    for (;;) {
+        struct wsc_event ev;
+        int rc = next_event(c, cap, deadline, &ev);
+        if (rc)
+            return rc;
+        if (ev.type != WSC_EV_DATA)
+            continue; /* control events have no place in a byte stream */
+        if (ev.len == 0 && !ev.fin) {
+            c->chunk_first |= ev.first; /* an empty frame carries nothing */
+            continue;
+        }
+        memcpy(buf, ev.data, ev.len);
+        ch->opcode = ev.opcode;
+        ch->first = ev.first || c->chunk_first;
+        ch->fin = ev.fin;
+        ch->len = ev.len;
+        ch->remaining = ev.remaining;
+        c->chunk_first = false;
+        return 0;
+    }
+}
+
+/* ---- send ------------------------------------------------------------- */
+
+static int send_failed(struct wsc_conn *c, int rc)
+{
+    if (rc == WSC_ETIMEDOUT)
+        return failf(c, rc, "timed out sending");
+    return failf(c, rc, "sending failed: %s", transport_error(rc));
+}
+
+static int check_open(struct wsc_conn *c)
+{
+    if (c->state == WSC_CONN_FAILED)
+        return c->error;
+    if (c->state != WSC_CONN_OPEN)
+        return WSC_ENOTCONN;
+    return 0;
+}
+
+int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
+                      bool fin, int timeout_ms)
+{
+    if (!c || (len && !data))
+        return WSC_EINVAL;
+    int rc = check_open(c);
+    if (rc)
+        return rc;
+    uint64_t deadline = deadline_after(timeout_ms);
+    while ((rc = wsc_session_frame_begin(&c->session, opcode, fin, len)) == WSC_EAGAIN) {
+        rc = flush_session(c, deadline);
+        if (rc)
+            return send_failed(c, rc);
+    }
+    if (rc)
+        return rc;
+    const uint8_t *p = data;
+    while (len) {
+        size_t took;
+        wsc_session_write(&c->session, p, len, &took);
+        p += took;
+        len -= took;
+        rc = flush_session(c, deadline);
+        if (rc)
+            return send_failed(c, rc);
+    }
+    rc = flush_session(c, deadline);
+    return rc ? send_failed(c, rc) : 0;
+}
+
+int wsc_send(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
+             int timeout_ms)
+{
+    if (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)
+        return WSC_EINVAL;
+    return wsc_send_fragment(c, opcode, data, len, true, timeout_ms);
+}
+
+int wsc_ping(struct wsc_conn *c, const void *data, size_t len, int timeout_ms)
+{
+    if (!c)
+        return WSC_EINVAL;
+    int rc = check_open(c);
+    if (rc)
+        return rc;
+    rc = wsc_session_ping(&c->session, data, len);
+    if (rc)
+        return rc;
+    trace_control(c, WSC_TRACE_SEND, "ping", data, len);
+    rc = flush_session(c, deadline_after(timeout_ms));
+    return rc ? send_failed(c, rc) : 0;
+}
+
+int wsc_flush(struct wsc_conn *c, int timeout_ms)
+{
+    if (!c)
+        return WSC_EINVAL;
+    if (!c->tr_open)
+        return c->state == WSC_CONN_FAILED ? c->error : 0;
+    int rc = flush_session(c, deadline_after(timeout_ms));
+    if (rc == WSC_ETIMEDOUT)
+        return rc;
+    return rc ? send_failed(c, rc) : 0;
+}
+
+int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout_ms)
+{
+    if (!c)
+        return WSC_EINVAL;
+    if (c->state == WSC_CONN_FAILED) {
+        close_transport(c);
+        return c->error;
+    }
+    if (c->state == WSC_CONN_CLOSED || c->state == WSC_CONN_IDLE)
+        return 0;
+    uint64_t deadline = deadline_after(timeout_ms);
+    if (c->state == WSC_CONN_OPEN) {
+        size_t rlen = reason ? strlen(reason) : 0;
+        int rc = wsc_session_close(&c->session, code, reason, rlen);
+        if (rc == WSC_EINVAL)
+            return rc;
+        trace(c, WSC_TRACE_SEND, "close %u '%s'", code, reason ? reason : "");
+        c->state = WSC_CONN_CLOSING;
+        rc = flush_session(c, deadline);
+        if (rc)
+            return send_failed(c, rc);
+    }
+    /* Wait for the peer's close; data arriving meanwhile is dropped. */
+    for (;;) {
+        struct wsc_event ev;
+        int rc = next_event(c, SIZE_MAX, deadline, &ev);
+        if (rc == WSC_ECLOSED)
+            return 0;
+        if (rc == WSC_ETIMEDOUT)
+            return failf(c, rc, "timed out waiting for the server's close frame");
+        if (rc)
+            return rc;
+    }
+}
+
+void wsc_conn_free(struct wsc_conn *c)
+{
+    if (!c)
+        return;
+    close_transport(c);
+    mem_free(c, c->in);
+    mem_free(c, c->out);
+    mem_free(c, c->hs_head);
+    mem_free(c, c->hs_headers);
+    mem_free(c, c->msg);
+    c->in = c->out = c->msg = NULL;
+    c->hs_head = NULL;
+    c->hs_headers = NULL;
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+int wsc_conn_fd(const struct wsc_conn *c) { return c->tr_open ? c->tcp.fd : -1; }
+
+bool wsc_conn_has_buffered_input(const struct wsc_conn *c)
+{
+    if (c->in_end > c->in_start)
+        return true;
+    return c->tr_open && c->tr.ops->pending && c->tr.ops->pending(c->tr.ctx) > 0;
+}
+
+const char *wsc_conn_detail(const struct wsc_conn *c)
+{
+    if (c->detail[0])
+        return c->detail;
+    return c->error ? wsc_strerror(c->error) : "no error";
+}
+
+int wsc_conn_http_status(const struct wsc_conn *c) { return c->hs.status; }
+
+const char *wsc_conn_protocol(const struct wsc_conn *c) { return c->hs.protocol; }
+
+const uint8_t *wsc_conn_error_body(const struct wsc_conn *c, size_t *len)
+{
+    *len = c->body_len;
+    return c->body;
+}
+
+uint16_t wsc_conn_close_code(const struct wsc_conn *c) { return c->session.peer_close_code; }
+
+const char *wsc_conn_close_reason(const struct wsc_conn *c, size_t *len)
+{
+    *len = c->close_reason_len;
+    return c->close_reason;
+}

@@ -1,0 +1,422 @@
+/*
+ * RFC 6455 session rules on top of the frame codec: messages and fragmentation
+ * (5.4), control frames (5.5), the close handshake (5.5.1, 7), UTF-8 (8.1) and
+ * size limits. Output is pulled: frames are written into the caller's output
+ * buffer and wsc_session_pending_output() hands them to the front end.
+ */
+#include <string.h>
+
+#include "core/wsc_internal.h"
+
+static bool is_control(uint8_t op) { return (op & 0x8) != 0; }
+
+int wsc_session_init(struct wsc_session *s, const struct wsc_session_config *cfg)
+{
+    if (!s || !cfg || !cfg->out_buf || cfg->out_cap < WSC_SESSION_OUT_MIN || !cfg->random)
+        return WSC_EINVAL;
+    memset(s, 0, sizeof(*s));
+    wsc_frame_decoder_init(&s->dec);
+    s->state = WSC_SESSION_OPEN;
+    s->max_message = cfg->max_message ? cfg->max_message : WSC_MAX_MESSAGE_DEFAULT;
+    s->random = cfg->random;
+    s->random_user = cfg->random_user;
+    s->out = cfg->out_buf;
+    s->out_cap = cfg->out_cap;
+    s->rx_first = true;
+    return 0;
+}
+
+/* ---- output buffer ---------------------------------------------------- */
+
+static size_t out_space(struct wsc_session *s)
+{
+    if (s->out_start == s->out_end) {
+        s->out_start = s->out_end = 0;
+    } else if (s->out_start > 0 && s->out_cap - s->out_end < s->out_cap / 2) {
+        /* Compact only when it frees a useful amount; keeps copies rare. */
+        memmove(s->out, s->out + s->out_start, s->out_end - s->out_start);
+        s->out_end -= s->out_start;
+        s->out_start = 0;
+    }
+    return s->out_cap - s->out_end;
+}
+
+/* Writes a whole masked control frame; the caller checked the space. */
+static int put_control(struct wsc_session *s, uint8_t opcode, const uint8_t *payload,
+                       size_t len)
+{
+    uint8_t mask[4];
+    int rc = s->random(s->random_user, mask, sizeof(mask));
+    if (rc)
+        return rc < 0 ? rc : WSC_EIO;
+    s->out_end += wsc_frame_header_encode(s->out + s->out_end, true, opcode, len, mask);
+    wsc_mask(s->out + s->out_end, payload, len, mask, 0);
+    s->out_end += len;
+    return 0;
+}
+
+static int fail(struct wsc_session *s, int err);
+
+/*
+ * RFC 6455 5.4: control frames may be injected between the frames of a
+ * message but never inside one. Queued ones go out once no frame is open.
+ */
+static void flush_controls(struct wsc_session *s)
+{
+    if (s->tx_in_frame)
+        return;
+    struct {
+        bool *pending;
+        uint8_t op;
+        const uint8_t *p;
+        size_t len;
+    } q[] = {
+        {&s->pong_pending, WSC_OP_PONG, s->pong, s->pong_len},
+        {&s->ping_pending, WSC_OP_PING, s->ping, s->ping_len},
+        {&s->close_pending, WSC_OP_CLOSE, s->close_frame, s->close_len},
+    };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        if (!*q[i].pending)
+            continue;
+        if (out_space(s) < 6 + q[i].len)
+            return; /* keep order: nothing overtakes a queued frame */
+        int rc = put_control(s, q[i].op, q[i].p, q[i].len);
+        if (rc) {
+            fail(s, rc);
+            return;
+        }
+        *q[i].pending = false;
+        if (q[i].op == WSC_OP_CLOSE)
+            s->close_queued = true;
+    }
+}
+
+static void queue_close(struct wsc_session *s, uint16_t code, const char *reason,
+                        size_t reason_len)
+{
+    if (s->close_pending || s->close_queued)
+        return;
+    s->close_len = 0;
+    if (code) {
+        s->close_frame[0] = (uint8_t)(code >> 8);
+        s->close_frame[1] = (uint8_t)code;
+        if (reason_len)
+            memcpy(s->close_frame + 2, reason, reason_len);
+        s->close_len = 2 + reason_len;
+    }
+    s->close_pending = true;
+    s->local_close_code = code;
+    s->pong_pending = false; /* nothing but the close matters any more */
+    s->ping_pending = false;
+}
+
+/* Fails the session and queues the close code that tells the peer why. */
+static int fail(struct wsc_session *s, int err)
+{
+    if (s->state == WSC_SESSION_FAILED)
+        return s->error;
+    s->error = err;
+    s->state = WSC_SESSION_FAILED;
+    uint16_t code = wsc_error_close_code(err);
+    if (code) {
+        const char *why = wsc_strerror(err);
+        size_t n = strlen(why);
+        queue_close(s, code, why, n > 123 ? 123 : n);
+    }
+    return err;
+}
+
+size_t wsc_session_pending_output(struct wsc_session *s, const uint8_t **data)
+{
+    flush_controls(s);
+    *data = s->out + s->out_start;
+    return s->out_end - s->out_start;
+}
+
+void wsc_session_output_sent(struct wsc_session *s, size_t n)
+{
+    size_t avail = s->out_end - s->out_start;
+    s->out_start += n < avail ? n : avail;
+}
+
+bool wsc_session_finished(const struct wsc_session *s)
+{
+    if (s->state != WSC_SESSION_CLOSED && s->state != WSC_SESSION_FAILED)
+        return false;
+    return s->out_start == s->out_end && !s->close_pending && !s->pong_pending &&
+           !s->ping_pending;
+}
+
+/* ---- receive ---------------------------------------------------------- */
+
+/* RFC 6455 5.2-5.5: everything a client checks in a server frame's header. */
+static int check_header(struct wsc_session *s, const struct wsc_frame_header *h)
+{
+    if (h->masked)
+        return WSC_EMASKED; /* 5.1: servers never mask */
+    if (h->rsv)
+        return WSC_ERSV; /* 5.2: no extension negotiated */
+    uint8_t op = h->opcode;
+    if (is_control(op)) {
+        if (op > WSC_OP_PONG)
+            return WSC_EOPCODE;
+        if (!h->fin)
+            return WSC_ECONTROL_FRAG; /* 5.5 */
+        if (h->length > WSC_CONTROL_MAX)
+            return WSC_ECONTROL_LEN; /* 5.5 */
+        s->ctl_len = 0;
+        return 0;
+    }
+    if (op > WSC_OP_BINARY)
+        return WSC_EOPCODE;
+    if (op == WSC_OP_CONTINUATION) {
+        if (!s->rx_opcode)
+            return WSC_ECONTINUATION; /* 5.4 */
+    } else {
+        if (s->rx_opcode)
+            return WSC_EINTERLEAVED; /* 5.4 */
+        s->rx_opcode = op;
+        s->rx_first = true;
+        s->rx_msg_len = 0;
+        wsc_utf8_reset(&s->utf8);
+    }
+    /* Checked at the header, so an oversized message costs no payload reads. */
+    if (h->length > s->max_message - s->rx_msg_len)
+        return WSC_EMSG_TOO_BIG;
+    s->rx_msg_len += h->length;
+    return 0;
+}
+
+/* A complete control frame is in s->ctl: act on it and describe it in *ev. */
+static int finish_control(struct wsc_session *s, uint8_t op, struct wsc_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->data = s->ctl;
+    ev->len = s->ctl_len;
+    if (op == WSC_OP_PING) {
+        ev->type = WSC_EV_PING;
+        /* 5.5.2/5.5.3: answer with the same payload; the latest ping wins. */
+        if (!s->close_pending && !s->close_queued && s->state == WSC_SESSION_OPEN) {
+            memcpy(s->pong, s->ctl, s->ctl_len);
+            s->pong_len = s->ctl_len;
+            s->pong_pending = true;
+        }
+        return 0;
+    }
+    if (op == WSC_OP_PONG) {
+        ev->type = WSC_EV_PONG;
+        return 0;
+    }
+    /* 5.5.1 and 7.4: an optional code, then an optional UTF-8 reason. */
+    uint16_t code = WSC_CLOSE_NO_STATUS;
+    if (s->ctl_len == 1)
+        return WSC_ECLOSE_PAYLOAD;
+    if (s->ctl_len >= 2) {
+        code = (uint16_t)((s->ctl[0] << 8) | s->ctl[1]);
+        if (!wsc_close_code_valid(code))
+            return WSC_ECLOSE_CODE;
+        struct wsc_utf8 u;
+        wsc_utf8_reset(&u);
+        size_t n = s->ctl_len - 2;
+        if (wsc_utf8_validate(&u, s->ctl + 2, n) != n || !wsc_utf8_complete(&u))
+            return WSC_EUTF8;
+        ev->data = s->ctl + 2;
+        ev->len = n;
+    } else {
+        ev->data = s->ctl;
+        ev->len = 0;
+    }
+    ev->type = WSC_EV_CLOSE;
+    ev->close_code = code;
+    s->peer_close_code = code;
+    /* 5.5.1: echo the status code we received (none if it had none). */
+    if (s->state == WSC_SESSION_OPEN)
+        queue_close(s, code == WSC_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+    s->state = WSC_SESSION_CLOSED;
+    return 0;
+}
+
+int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
+                     size_t *consumed, struct wsc_event *ev)
+{
+    size_t pos = 0;
+    *consumed = 0;
+    if (s->state == WSC_SESSION_FAILED)
+        return s->error;
+    if (s->state == WSC_SESSION_CLOSED)
+        return WSC_ECLOSED;
+    for (;;) {
+        struct wsc_frame_event fe;
+        size_t used;
+        int rc = wsc_frame_decode(&s->dec, in + pos, len - pos, &used, &fe);
+        if (rc == WSC_EAGAIN) {
+            *consumed = pos + used;
+            return WSC_EAGAIN;
+        }
+        if (rc) {
+            *consumed = pos + used;
+            return fail(s, rc);
+        }
+        if (fe.type == WSC_FRAME_HEADER) {
+            rc = check_header(s, &fe.header);
+            if (rc) {
+                size_t end = pos + used;
+                *consumed = end > fe.header.size ? end - fe.header.size : 0;
+                return fail(s, rc);
+            }
+            pos += used;
+            continue;
+        }
+
+        uint8_t op = fe.header.opcode;
+        if (is_control(op)) {
+            if (fe.len)
+                memcpy(s->ctl + s->ctl_len, fe.data, fe.len);
+            s->ctl_len += fe.len;
+            pos += used;
+            if (fe.remaining)
+                continue;
+            rc = finish_control(s, op, ev);
+            *consumed = rc ? pos - s->ctl_len : pos;
+            return rc ? fail(s, rc) : 0;
+        }
+
+        size_t n = fe.len;
+        if (s->rx_opcode == WSC_OP_TEXT) {
+            size_t ok = wsc_utf8_validate(&s->utf8, fe.data, n);
+            if (ok < n) {
+                /* 8.1: fail at the first invalid byte, after delivering the
+                 * bytes before it; the rest goes back to the decoder. */
+                s->dec.remaining += n - ok;
+                s->dec.in_payload = true;
+                if (ok == 0) {
+                    *consumed = pos;
+                    return fail(s, WSC_EUTF8);
+                }
+                n = ok;
+                fe.remaining += fe.len - ok;
+            } else if (fe.header.fin && fe.remaining == 0 && !wsc_utf8_complete(&s->utf8)) {
+                *consumed = pos + used;
+                return fail(s, WSC_EUTF8); /* truncated character at message end */
+            }
+        }
+        pos += n;
+        ev->type = WSC_EV_DATA;
+        ev->opcode = s->rx_opcode;
+        ev->first = s->rx_first;
+        ev->frame_fin = fe.header.fin;
+        ev->fin = fe.header.fin && fe.remaining == 0;
+        ev->data = fe.data;
+        ev->len = n;
+        ev->remaining = fe.remaining;
+        ev->close_code = 0;
+        s->rx_first = false;
+        if (ev->fin) {
+            s->rx_opcode = 0;
+            s->rx_first = true;
+            s->rx_msg_len = 0;
+        }
+        *consumed = pos;
+        return 0;
+    }
+}
+
+/* ---- send ------------------------------------------------------------- */
+
+static bool closing(const struct wsc_session *s)
+{
+    return s->state != WSC_SESSION_OPEN || s->close_pending || s->close_queued;
+}
+
+int wsc_session_frame_begin(struct wsc_session *s, uint8_t opcode, bool fin,
+                            uint64_t length)
+{
+    if (closing(s))
+        return WSC_ENOTCONN;
+    if (s->tx_in_frame)
+        return WSC_EINVAL;
+    if (is_control(opcode)) {
+        if ((opcode != WSC_OP_PING && opcode != WSC_OP_PONG) || !fin ||
+            length > WSC_CONTROL_MAX)
+            return WSC_EINVAL;
+    } else if (opcode == WSC_OP_CONTINUATION) {
+        if (!s->tx_opcode)
+            return WSC_EINVAL;
+    } else if (opcode == WSC_OP_TEXT || opcode == WSC_OP_BINARY) {
+        if (s->tx_opcode)
+            return WSC_EINVAL;
+    } else {
+        return WSC_EINVAL;
+    }
+    flush_controls(s);
+    if (s->state == WSC_SESSION_FAILED)
+        return WSC_ENOTCONN;
+    if (s->pong_pending || s->ping_pending || out_space(s) < WSC_FRAME_HEADER_MAX)
+        return WSC_EAGAIN;
+    int rc = s->random(s->random_user, s->tx_mask, sizeof(s->tx_mask));
+    if (rc)
+        return rc < 0 ? rc : WSC_EIO;
+    s->out_end += wsc_frame_header_encode(s->out + s->out_end, fin, opcode, length,
+                                          s->tx_mask);
+    s->tx_remaining = length;
+    s->tx_offset = 0;
+    s->tx_in_frame = length > 0;
+    if (!is_control(opcode)) {
+        if (fin)
+            s->tx_opcode = 0;
+        else if (opcode != WSC_OP_CONTINUATION)
+            s->tx_opcode = opcode;
+    }
+    return 0;
+}
+
+int wsc_session_write(struct wsc_session *s, const void *data, size_t len,
+                      size_t *accepted)
+{
+    *accepted = 0;
+    if (!s->tx_in_frame || (uint64_t)len > s->tx_remaining)
+        return WSC_EINVAL;
+    size_t n = out_space(s);
+    if (n > len)
+        n = len;
+    s->tx_offset = wsc_mask(s->out + s->out_end, data, n, s->tx_mask, s->tx_offset);
+    s->out_end += n;
+    s->tx_remaining -= n;
+    if (s->tx_remaining == 0)
+        s->tx_in_frame = false;
+    *accepted = n;
+    return 0;
+}
+
+int wsc_session_ping(struct wsc_session *s, const void *payload, size_t len)
+{
+    if (len > WSC_CONTROL_MAX || (len && !payload))
+        return WSC_EINVAL;
+    if (closing(s))
+        return WSC_ENOTCONN;
+    if (len)
+        memcpy(s->ping, payload, len);
+    s->ping_len = len;
+    s->ping_pending = true;
+    return 0;
+}
+
+int wsc_session_close(struct wsc_session *s, uint16_t code, const char *reason,
+                      size_t reason_len)
+{
+    if (reason_len > WSC_CONTROL_MAX - 2 || (reason_len && (!reason || !code)))
+        return WSC_EINVAL;
+    if (code && !wsc_close_code_valid(code))
+        return WSC_EINVAL;
+    struct wsc_utf8 u;
+    wsc_utf8_reset(&u);
+    if (reason_len && (wsc_utf8_validate(&u, (const uint8_t *)reason, reason_len) !=
+                           reason_len ||
+                       !wsc_utf8_complete(&u)))
+        return WSC_EINVAL;
+    if (closing(s))
+        return WSC_ENOTCONN;
+    queue_close(s, code, reason, reason_len);
+    s->state = WSC_SESSION_CLOSE_SENT;
+    return 0;
+}

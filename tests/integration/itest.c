@@ -1,0 +1,54 @@
+#include "itest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *itest_url(const char *path_fmt, ...)
+{
+    static char url[1024];
+    const char *port = getenv("WSC_TEST_PORT");
+    int n = snprintf(url, sizeof(url), "ws://127.0.0.1:%s", port ? port : "1");
+    va_list ap;
+    va_start(ap, path_fmt);
+    vsnprintf(url + n, sizeof(url) - (size_t)n, path_fmt, ap);
+    va_end(ap);
+    return url;
+}
+
+static bool file_has_line(const char *path, const char *line)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char buf[1024];
+    bool found = false;
+    while (!found && fgets(buf, sizeof(buf), f)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        found = strcmp(buf, line) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+bool itest_log_has(const char *line, int timeout_ms)
+{
+    const char *path = getenv("WSC_TEST_LOG");
+    if (!path)
+        return false;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if (file_has_line(path, line))
+            return true;
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+void itest_pattern(uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)((i * 31 + 7) & 0xff);
+}

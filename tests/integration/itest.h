@@ -1,0 +1,30 @@
+/* Helpers for integration tests run by with_server.sh against a real server. */
+#ifndef WSC_ITEST_H
+#define WSC_ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wsc/wsc.h"
+
+/* "ws://127.0.0.1:$WSC_TEST_PORT" + path, in a static buffer. */
+const char *itest_url(const char *path_fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Waits up to @p timeout_ms for a line equal to @p line in $WSC_TEST_LOG. */
+bool itest_log_has(const char *line, int timeout_ms);
+
+/* Deterministic payload: byte i = (i * 31 + 7) & 0xff. */
+void itest_pattern(uint8_t *buf, size_t len);
+
+/* Asserts a wsc call returned 0, printing the connection's detail otherwise. */
+#define ITEST_OK(conn, expr)                                                        \
+    do {                                                                            \
+        int itest_rc_ = (expr);                                                     \
+        if (itest_rc_ != 0)                                                         \
+            print_error("%s failed: %d %s (%s)\n", #expr, itest_rc_,                \
+                        wsc_strerror(itest_rc_), wsc_conn_detail(conn));            \
+        assert_int_equal(itest_rc_, 0);                                             \
+    } while (0)
+
+#endif
