@@ -462,12 +462,17 @@ static void trace_control(struct wsc_conn *c, enum wsc_trace_kind kind, const ch
           (const char *)p);
 }
 
-/* The peer's close arrived and our reply is queued: send it, let the server
- * close TCP first (RFC 6455 7.1.1), then close our end. */
-static void finish_close(struct wsc_conn *c, uint64_t deadline)
+/*
+ * Sends what is queued (the close frame), then lets the server close TCP first
+ * (RFC 6455 7.1.1) while discarding what it still sends: closing a socket with
+ * unread input makes the kernel send RST, which can destroy our close frame
+ * before the server reads it.
+ */
+static int linger_close(struct wsc_conn *c, uint64_t deadline)
 {
     uint64_t until = earlier(deadline, deadline_after(CLOSE_LINGER_MS));
-    if (flush_session(c, until) == 0 && c->tr_open) {
+    int rc = flush_session(c, until);
+    if (rc == 0 && c->tr_open) {
         c->tr.ops->shutdown(c->tr.ctx);
         while (!c->peer_eof) {
             c->in_start = c->in_end = 0; /* nothing after a close is data */
@@ -476,13 +481,20 @@ static void finish_close(struct wsc_conn *c, uint64_t deadline)
         }
     }
     close_transport(c);
+    return rc;
+}
+
+/* The peer's close arrived and our reply is queued. */
+static void finish_close(struct wsc_conn *c, uint64_t deadline)
+{
+    linger_close(c, deadline);
     c->state = WSC_CONN_CLOSED;
 }
 
 /* Session failed on a peer violation: send its close frame, then give up. */
 static int protocol_failure(struct wsc_conn *c, int rc, uint64_t deadline)
 {
-    flush_session(c, earlier(deadline, deadline_after(CLOSE_LINGER_MS)));
+    linger_close(c, deadline);
     uint16_t code = wsc_error_close_code(rc);
     return failf(c, rc, "%s at stream offset %llu (sent close %u)", wsc_strerror(rc),
                  (unsigned long long)c->rx_offset, code);
