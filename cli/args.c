@@ -218,6 +218,9 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
             return usage_error("invalid count '%s': expected a whole number", arg);
         return CLI_ARGS_RUN;
     case 'H':
+        if (has_ctl(arg, strlen(arg)))
+            return usage_error("header contains a control character (CR, LF and NUL are "
+                               "refused to prevent header injection)");
         if (!parse_header(arg, &a->headers[a->header_count]))
             return usage_error("invalid header '%s': expected 'Name: value'", arg);
         a->header_count++;

@@ -4,6 +4,7 @@
  * Every failure ends with exactly one line on stderr and a documented exit code.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct client {
     uint64_t lines;    /* input lines sent, for error messages */
     uint64_t received; /* data messages printed */
     bool stdin_open;
+    uint64_t close_deadline; /* when our close must be answered; 0 = not closing */
 };
 
 /* Writes text that came from the network, escaping what could drive the tty. */
@@ -58,27 +60,20 @@ static void trace(void *user, enum wsc_trace_kind kind, const char *text, size_t
     fputc('\n', stderr);
 }
 
-/* The library's specifics for the last error, or the generic sentence. */
-static const char *detail(const struct wsc_conn *c, int err)
-{
-    const char *d = wsc_conn_detail(c);
-    return d != NULL && d[0] != '\0' ? d : wsc_strerror(err);
-}
-
 /* The library's detail sentences name the host and the cause ("cannot connect
  * to 127.0.0.1:1: connection refused", "server answered 403 Forbidden", "...
  * (sent close 1002)"), so each failure line is a prefix plus that sentence. */
 static int connect_failed(const struct client *cl, int err)
 {
-    const char *why = detail(&cl->conn, err);
+    const char *why = wsc_conn_detail(&cl->conn);
     switch (err) {
     case WSC_ENOMEM:
         fputs("wsc: out of memory\n", stderr);
         return CLI_EXIT_ERROR;
     case WSC_EURL:
+    case WSC_EHEADER: /* only the command line supplies headers and protocols */
         fprintf(stderr, "wsc: %s\n", why);
         return CLI_EXIT_USAGE;
-    case WSC_EHEADER:
     case WSC_EHS_STATUS:
     case WSC_EHS_MALFORMED:
     case WSC_EHS_UPGRADE:
@@ -101,7 +96,7 @@ static int connect_failed(const struct client *cl, int err)
 
 static int session_failed(const struct client *cl, int err)
 {
-    const char *why = detail(&cl->conn, err);
+    const char *why = wsc_conn_detail(&cl->conn);
     if (wsc_error_is_protocol(err)) {
         fprintf(stderr, "wsc: protocol error: %s\n", why);
         return CLI_EXIT_PROTOCOL;
@@ -251,7 +246,26 @@ static int stdin_ended(struct client *cl)
     cl->line_len = 0;
     cl->stdin_open = false;
     /* With -n the count decides: "echo hi | wsc -n 1 URL" must wait for the answer. */
-    return cl->args->has_count ? CONTINUE : close_and_wait(cl);
+    if (cl->args->has_count)
+        return CONTINUE;
+    /* Start the close but keep printing: replies to the last lines may still be on
+     * their way, and they come before the server's close. */
+    int rc = wsc_close_start(&cl->conn, WSC_CLOSE_NORMAL, NULL, CLOSE_TIMEOUT_MS);
+    if (rc != 0)
+        return session_failed(cl, rc);
+    cl->close_deadline = wsc_platform_now_ms() + CLOSE_TIMEOUT_MS;
+    return CONTINUE;
+}
+
+/* Poll timeout: none while input is buffered, bounded while our close is pending. */
+static int poll_timeout(const struct client *cl, bool more)
+{
+    if (more)
+        return 0;
+    if (cl->close_deadline == 0)
+        return -1;
+    uint64_t now = wsc_platform_now_ms();
+    return now >= cl->close_deadline ? 0 : (int)(cl->close_deadline - now);
 }
 
 /* Reads what stdin has (poll said it won't block) and sends each complete line. */
@@ -303,10 +317,15 @@ static int run(struct client *cl)
             {.fd = fd, .events = POLLIN, .revents = 0},
             {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0},
         };
-        if (poll(fds, cl->stdin_open ? 2 : 1, more ? 0 : -1) < 0) {
+        int ready = poll(fds, cl->stdin_open ? 2 : 1, poll_timeout(cl, more));
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             return local_failed(cl, "poll", errno);
+        }
+        if (ready == 0 && cl->close_deadline && wsc_platform_now_ms() >= cl->close_deadline) {
+            fputs("wsc: timed out waiting for the server's close frame\n", stderr);
+            return CLI_EXIT_TIMEOUT;
         }
         /* POLLHUP at the end of a pipe is read as EOF; POLLNVAL: stdin is closed. */
         if (cl->stdin_open && fds[1].revents != 0) {
@@ -346,8 +365,32 @@ static int connect_and_run(const struct cli_args *args)
     return rc;
 }
 
+/*
+ * With descriptor 0, 1 or 2 closed, the socket would get that number and our
+ * own output would go to the server. Park /dev/null there instead: read-only,
+ * it reads as empty input and makes writes to a closed stdout fail as before.
+ */
+static bool reserve_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDONLY); /* the lowest free number: fd */
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return false;
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
+    if (!reserve_std_fds()) {
+        fprintf(stderr, "wsc: cannot open /dev/null: %s\n", strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
     struct cli_args args;
     int rc = cli_args_parse(argc, argv, &args);
     if (rc == CLI_ARGS_RUN)

@@ -267,6 +267,16 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
 int wsc_flush(struct wsc_conn *c, int timeout_ms);
 
 /**
+ * Starts the close handshake: sends a close frame with @p code (0 = none) and a
+ * UTF-8 @p reason (at most 123 bytes) and returns without waiting. Messages the
+ * server sent before its close reply are still delivered by wsc_recv(), which
+ * returns WSC_ECLOSED once the reply arrives. Returns 0 (also when closing has
+ * already started), WSC_EINVAL (bad code or reason), WSC_ENOTCONN, or a send
+ * error.
+ */
+int wsc_close_start(struct wsc_conn *c, uint16_t code, const char *reason, int timeout_ms);
+
+/**
  * Closes: sends a close frame with @p code (0 = none) and @p reason, waits up
  * to @p timeout_ms for the peer's close (data arriving meanwhile is discarded),
  * then closes the transport. Returns 0 after a complete close handshake, or

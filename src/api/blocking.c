@@ -496,7 +496,7 @@ static int protocol_failure(struct wsc_conn *c, int rc, uint64_t deadline)
 {
     linger_close(c, deadline);
     uint16_t code = wsc_error_close_code(rc);
-    return failf(c, rc, "%s at stream offset %llu (sent close %u)", wsc_strerror(rc),
+    return failf(c, rc, "%s, at stream offset %llu (sent close %u)", wsc_strerror(rc),
                  (unsigned long long)c->rx_offset, code);
 }
 
@@ -731,6 +731,24 @@ int wsc_flush(struct wsc_conn *c, int timeout_ms)
     return rc ? send_failed(c, rc) : 0;
 }
 
+int wsc_close_start(struct wsc_conn *c, uint16_t code, const char *reason, int timeout_ms)
+{
+    if (!c)
+        return WSC_EINVAL;
+    if (c->state == WSC_CONN_FAILED)
+        return c->error;
+    if (c->state != WSC_CONN_OPEN)
+        return c->state == WSC_CONN_CLOSING ? 0 : WSC_ENOTCONN;
+    size_t rlen = reason ? strlen(reason) : 0;
+    int rc = wsc_session_close(&c->session, code, reason, rlen);
+    if (rc)
+        return rc;
+    trace(c, WSC_TRACE_SEND, "close %u '%s'", code, reason ? reason : "");
+    c->state = WSC_CONN_CLOSING;
+    rc = flush_session(c, deadline_after(timeout_ms));
+    return rc ? send_failed(c, rc) : 0;
+}
+
 int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout_ms)
 {
     if (!c)
@@ -743,15 +761,9 @@ int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout
         return 0;
     uint64_t deadline = deadline_after(timeout_ms);
     if (c->state == WSC_CONN_OPEN) {
-        size_t rlen = reason ? strlen(reason) : 0;
-        int rc = wsc_session_close(&c->session, code, reason, rlen);
-        if (rc == WSC_EINVAL)
-            return rc;
-        trace(c, WSC_TRACE_SEND, "close %u '%s'", code, reason ? reason : "");
-        c->state = WSC_CONN_CLOSING;
-        rc = flush_session(c, deadline);
+        int rc = wsc_close_start(c, code, reason, timeout_ms);
         if (rc)
-            return send_failed(c, rc);
+            return rc;
     }
     /* Wait for the peer's close; data arriving meanwhile is dropped. */
     for (;;) {

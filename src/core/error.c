@@ -5,93 +5,93 @@ const char *wsc_strerror(int err)
 {
     switch (err) {
     case WSC_OK:
-        return "Success.";
+        return "success";
     case WSC_EAGAIN:
-        return "More input is needed, or the operation would block.";
+        return "more input is needed, or the operation would block";
     case WSC_EINVAL:
-        return "Invalid argument, or the call is not allowed in the current state.";
+        return "invalid argument, or the call is not allowed in the current state";
     case WSC_ENOMEM:
-        return "A memory allocation failed.";
+        return "a memory allocation failed";
     case WSC_ENOBUFS:
-        return "A caller-supplied buffer is too small.";
+        return "a caller-supplied buffer is too small";
     case WSC_ETIMEDOUT:
-        return "The operation timed out.";
+        return "the operation timed out";
     case WSC_ECONNRESET:
-        return "The connection was reset by the peer.";
+        return "the connection was reset by the peer";
     case WSC_ECONNREFUSED:
-        return "The connection was refused by the server.";
+        return "the connection was refused by the server";
     case WSC_ENOTCONN:
-        return "The connection is closed.";
+        return "the connection is closed";
     case WSC_EIO:
-        return "A transport I/O error occurred.";
+        return "a transport I/O error occurred";
 
     case WSC_EURL:
-        return "The URL could not be parsed.";
+        return "the URL could not be parsed";
     case WSC_ERESOLVE:
-        return "The host name could not be resolved.";
+        return "the host name could not be resolved";
     case WSC_ENOTLS:
-        return "wss:// URLs need TLS, which this build of wsc does not include.";
+        return "wss:// URLs need TLS, which this build of wsc does not include";
     case WSC_ECONNECT:
-        return "No address of the host accepted a connection.";
+        return "no address of the host accepted a connection";
     case WSC_EHEADER:
-        return "A user-supplied header is invalid or reserved for the WebSocket handshake.";
+        return "a user-supplied header is invalid or reserved for the WebSocket handshake";
     case WSC_EEOF:
-        return "The peer closed the TCP connection without a WebSocket close frame.";
+        return "the peer closed the TCP connection without a WebSocket close frame";
     case WSC_ECLOSED:
-        return "The WebSocket close handshake has completed.";
+        return "the WebSocket close handshake has completed";
 
     case WSC_EHS_STATUS:
-        return "The server did not answer the handshake with 101 Switching Protocols.";
+        return "the server did not answer the handshake with 101 Switching Protocols";
     case WSC_EHS_MALFORMED:
-        return "The handshake response is not a valid HTTP/1.1 response head.";
+        return "the handshake response is not a valid HTTP/1.1 response head";
     case WSC_EHS_UPGRADE:
-        return "The handshake response lacks \"Upgrade: websocket\".";
+        return "the handshake response lacks \"Upgrade: websocket\"";
     case WSC_EHS_CONNECTION:
-        return "The handshake response lacks \"Connection: Upgrade\".";
+        return "the handshake response lacks \"Connection: Upgrade\"";
     case WSC_EHS_ACCEPT:
-        return "The handshake response has a missing or wrong Sec-WebSocket-Accept.";
+        return "the handshake response has a missing or wrong Sec-WebSocket-Accept";
     case WSC_EHS_PROTOCOL:
-        return "The server selected a subprotocol that was not offered.";
+        return "the server selected a subprotocol that was not offered";
     case WSC_EHS_EXTENSION:
-        return "The server selected an extension that was not offered.";
+        return "the server selected an extension that was not offered";
     case WSC_EHS_TOO_LARGE:
-        return "The handshake response head exceeds the size limit.";
+        return "the handshake response head exceeds the size limit";
     case WSC_EHS_TOO_MANY:
-        return "The handshake response has more header fields than the limit.";
+        return "the handshake response has more header fields than the limit";
 
     case WSC_EMASKED:
-        return "The server sent a masked frame (RFC 6455 5.1).";
+        return "the server sent a masked frame (RFC 6455 5.1)";
     case WSC_ERSV:
-        return "The server set RSV bits without a negotiated extension (RFC 6455 5.2).";
+        return "the server set RSV bits without a negotiated extension (RFC 6455 5.2)";
     case WSC_EOPCODE:
-        return "The server sent a frame with a reserved opcode (RFC 6455 5.2).";
+        return "the server sent a frame with a reserved opcode (RFC 6455 5.2)";
     case WSC_ECONTROL_LEN:
-        return "The server sent a control frame with more than 125 bytes of payload "
-               "(RFC 6455 5.5).";
+        return "the server sent a control frame with more than 125 bytes of payload "
+               "(RFC 6455 5.5)";
     case WSC_ECONTROL_FRAG:
-        return "The server sent a fragmented control frame (RFC 6455 5.5).";
+        return "the server sent a fragmented control frame (RFC 6455 5.5)";
     case WSC_ECONTINUATION:
-        return "The server sent a continuation frame with no message in progress "
-               "(RFC 6455 5.4).";
+        return "the server sent a continuation frame with no message in progress "
+               "(RFC 6455 5.4)";
     case WSC_EINTERLEAVED:
-        return "The server started a new data message before finishing the previous one "
-               "(RFC 6455 5.4).";
+        return "the server started a new data message before finishing the previous one "
+               "(RFC 6455 5.4)";
     case WSC_ECLOSE_CODE:
-        return "The server sent an invalid close code (RFC 6455 7.4).";
+        return "the server sent an invalid close code (RFC 6455 7.4)";
     case WSC_ECLOSE_PAYLOAD:
-        return "The server sent a close frame with a one-byte payload (RFC 6455 5.5.1).";
+        return "the server sent a close frame with a one-byte payload (RFC 6455 5.5.1)";
     case WSC_EFRAME_LEN:
-        return "The server sent a 64-bit frame length with the most significant bit set "
-               "(RFC 6455 5.2).";
+        return "the server sent a 64-bit frame length with the most significant bit set "
+               "(RFC 6455 5.2)";
     case WSC_EUTF8:
-        return "The server sent invalid UTF-8 in a text message or close reason "
-               "(RFC 6455 8.1).";
+        return "the server sent invalid UTF-8 in a text message or close reason "
+               "(RFC 6455 8.1)";
     case WSC_EMSG_TOO_BIG:
-        return "The server sent a message larger than the configured maximum.";
+        return "the server sent a message larger than the configured maximum";
     case WSC_EPEER_TIMEOUT:
-        return "The server did not respond in time.";
+        return "the server did not respond in time";
     default:
-        return "Unknown error.";
+        return "unknown error";
     }
 }
 
