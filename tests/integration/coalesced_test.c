@@ -47,7 +47,7 @@ static void expect_data(struct wsc_conn *c, uint8_t op, const void *data, size_t
 static size_t run_coalesced(const char *query, size_t big, bool close_in_burst)
 {
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.report_control = true;
     struct wsc_conn c;
     ITEST_OK(&c, wsc_connect(&c, itest_url("/coalesced?big=%zu&%s", big, query), &o));
@@ -85,8 +85,10 @@ static size_t run_coalesced(const char *query, size_t big, bool close_in_burst)
 static void one_write_delivers_everything_and_reports_it_readable(void **state)
 {
     (void)state;
+    struct wsc_options o;
+    itest_options(&o);
     struct wsc_conn c;
-    ITEST_OK(&c, wsc_connect(&c, itest_url("/coalesced"), NULL));
+    ITEST_OK(&c, wsc_connect(&c, itest_url("/coalesced"), &o));
     /* The frames came with the 101: they are buffered, so a poll()-based loop
      * must learn from wsc_conn_has_buffered_input() that it need not wait. */
     assert_true(wsc_conn_has_buffered_input(&c));
@@ -146,8 +148,10 @@ static void one_byte_per_write_delivers_everything(void **state)
 static void streaming_receive_sees_the_same_stream(void **state)
 {
     (void)state;
+    struct wsc_options o;
+    itest_options(&o);
     struct wsc_conn c;
-    ITEST_OK(&c, wsc_connect(&c, itest_url("/coalesced"), NULL));
+    ITEST_OK(&c, wsc_connect(&c, itest_url("/coalesced"), &o));
     const char *want[] = {"hello", "fragmented"};
     for (int i = 0; i < 2; i++) {
         char buf[64];

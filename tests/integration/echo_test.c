@@ -25,6 +25,11 @@ static const char *echo_path(void)
 
 static void open_conn(struct wsc_conn *c, const struct wsc_options *o)
 {
+    struct wsc_options defaults;
+    if (!o) {
+        itest_options(&defaults);
+        o = &defaults;
+    }
     ITEST_OK(c, wsc_connect(c, itest_url("%s", echo_path()), o));
     assert_int_equal(wsc_conn_state(c), WSC_CONN_OPEN);
     assert_int_equal(wsc_conn_http_status(c), 101);
@@ -113,7 +118,7 @@ static void ping_is_answered_with_the_same_payload(void **state)
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.report_control = true;
     struct wsc_conn c;
     open_conn(&c, &o);
@@ -130,8 +135,9 @@ static void streaming_receive_delivers_a_large_message_in_bounded_chunks(void **
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
-    o.rx_buf_size = 4096;
+    itest_options(&o);
+    if (!getenv("WSC_TEST_RX_BUF"))
+        o.rx_buf_size = 4096;
     struct wsc_conn c;
     open_conn(&c, &o);
     size_t n = 1048576 + 17;
@@ -167,7 +173,7 @@ static void offered_subprotocol_is_selected(void **state)
     (void)state;
     const char *protos[] = {"chat"};
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.protocols = protos;
     o.protocol_count = 1;
     struct wsc_conn c;
@@ -181,7 +187,7 @@ static void message_over_the_limit_fails_with_1009(void **state)
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.max_message = 1000;
     struct wsc_conn c;
     open_conn(&c, &o);

@@ -24,6 +24,11 @@ static unsigned next_id;
 static int connect_tagged(struct wsc_conn *c, const struct wsc_options *o,
                           const char *target, char *tagged, size_t cap)
 {
+    struct wsc_options defaults;
+    if (!o) {
+        itest_options(&defaults);
+        o = &defaults;
+    }
     snprintf(tagged, cap, "%s%sid=%u", target, strchr(target, '?') ? "&" : "?", ++next_id);
     return wsc_connect(c, itest_url("%s", tagged), o);
 }
@@ -132,7 +137,7 @@ static void head_of_exactly_the_limit_is_accepted(void **state)
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.max_headers = 1000; /* the fixture pads with many 40-byte lines */
     struct wsc_conn c;
     char tagged[256];
@@ -150,7 +155,7 @@ static void silent_server_times_out_the_handshake(void **state)
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.connect_timeout_ms = 300;
     struct wsc_conn c;
     char tagged[64];
@@ -178,7 +183,7 @@ static void user_header_injection_is_refused(void **state)
     (void)state;
     struct wsc_header bad[] = {{"X-Evil", 6, "a\r\nInjected: yes", 16}};
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.headers = bad;
     o.header_count = 1;
     struct wsc_conn c;
@@ -253,7 +258,7 @@ static void smaller_message_limit_applies_across_fragments(void **state)
 {
     (void)state;
     struct wsc_options o;
-    wsc_options_init(&o);
+    itest_options(&o);
     o.max_message = 5000;
     struct wsc_conn c;
     char tagged[256];

@@ -52,3 +52,13 @@ void itest_pattern(uint8_t *buf, size_t len)
     for (size_t i = 0; i < len; i++)
         buf[i] = (uint8_t)((i * 31 + 7) & 0xff);
 }
+
+void itest_options(struct wsc_options *o)
+{
+    wsc_options_init(o);
+    const char *rx = getenv("WSC_TEST_RX_BUF"), *tx = getenv("WSC_TEST_TX_BUF");
+    if (rx)
+        o->rx_buf_size = (size_t)strtoul(rx, NULL, 10);
+    if (tx)
+        o->tx_buf_size = (size_t)strtoul(tx, NULL, 10);
+}

@@ -14,6 +14,13 @@ const char *itest_url(const char *path_fmt, ...) __attribute__((format(printf, 1
 /* Waits up to @p timeout_ms for a line equal to @p line in $WSC_TEST_LOG. */
 bool itest_log_has(const char *line, int timeout_ms);
 
+/*
+ * wsc_options_init() plus the buffer sizes named by WSC_TEST_RX_BUF and
+ * WSC_TEST_TX_BUF, so the same tests can run with tiny buffers that force every
+ * boundary (a frame header split across reads, a message across many sends).
+ */
+void itest_options(struct wsc_options *o);
+
 /* Deterministic payload: byte i = (i * 31 + 7) & 0xff. */
 void itest_pattern(uint8_t *buf, size_t len);
 
