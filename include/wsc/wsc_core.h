@@ -145,6 +145,33 @@ size_t wsc_utf8_validate(struct wsc_utf8 *u, const uint8_t *p, size_t len);
 static inline bool wsc_utf8_complete(const struct wsc_utf8 *u) { return u->state == 0; }
 
 /* ------------------------------------------------------------------------ */
+/* URLs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_URL_HOST_MAX 256
+#define WSC_URL_RESOURCE_MAX 4096
+#define WSC_URL_USERINFO_MAX 256
+
+/** A parsed ws:// or wss:// URL; strings are NUL-terminated copies. */
+struct wsc_url {
+    bool tls;                             /* wss:// */
+    char host[WSC_URL_HOST_MAX];          /* IPv6 literals without brackets */
+    bool ipv6;                            /* host is an IPv6 literal */
+    uint16_t port;                        /* explicit, or 80 / 443 */
+    bool port_explicit;
+    char resource[WSC_URL_RESOURCE_MAX];  /* path and query, starts with '/' */
+    char userinfo[WSC_URL_USERINFO_MAX];  /* "user:pass" as written, or "" */
+    const char *error;                    /* why parsing failed, or NULL */
+};
+
+/**
+ * Parses @p text as ws://[userinfo@]host[:port][/path][?query]. The scheme and
+ * host are case-insensitive; a fragment is rejected (RFC 6455 3). Returns 0, or
+ * WSC_EURL with u->error saying why.
+ */
+int wsc_url_parse(const char *text, struct wsc_url *u);
+
+/* ------------------------------------------------------------------------ */
 /* Opening handshake                                                         */
 /* ------------------------------------------------------------------------ */
 

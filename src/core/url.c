@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/wsc_internal.h"
-#include "wsc/wsc.h"
+#include "wsc/wsc_core.h"
 
 /* Clears every field, so a failed parse never leaves half a URL behind. */
 static int fail(struct wsc_url *u, const char *why)
