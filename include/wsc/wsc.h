@@ -48,6 +48,8 @@ struct wsc_transport_ops {
     int (*shutdown)(void *ctx);
     /** Releases the transport; the context is unusable afterwards. */
     void (*close)(void *ctx);
+    /** The descriptor an application may poll for readability, or -1. */
+    int (*fd)(void *ctx);
 };
 
 struct wsc_transport {
@@ -111,6 +113,8 @@ struct wsc_options {
     size_t max_headers;       /* response header-count limit; default 64 */
     size_t rx_buf_size;       /* connection input buffer; default 65536 */
     size_t tx_buf_size;       /* output buffer; default 65536 */
+    uint8_t *rx_buf;          /* caller memory of rx_buf_size bytes, or NULL to allocate */
+    uint8_t *tx_buf;          /* caller memory of tx_buf_size bytes, or NULL to allocate */
     const char *origin;
     const char *const *protocols;
     size_t protocol_count;
@@ -160,6 +164,7 @@ struct wsc_conn {
     size_t in_cap, in_start, in_end;
     uint8_t *out;
     size_t out_cap;
+    bool in_owned, out_owned; /* allocated here, not supplied in the options */
     bool peer_eof;
     uint8_t *msg;  /* whole-message reassembly, grown through the allocator */
     size_t msg_len, msg_cap;
@@ -199,6 +204,16 @@ struct wsc_chunk {
  * handshake error, WSC_ENOMEM. Call wsc_conn_free() in every case.
  */
 int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt);
+
+/**
+ * Performs the opening handshake for @p url over @p tr, a transport that is
+ * already connected (an adopted socket, a tunnel, a test transport); the URL's
+ * scheme only sets the default port left out of Host. The connection owns the
+ * transport from here on and closes it in wsc_close()/wsc_conn_free(), even when
+ * this call fails. Returns as wsc_connect() without the connect errors.
+ */
+int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
+                          const char *url, const struct wsc_options *opt);
 
 /**
  * Sends one whole message (WSC_OP_TEXT or WSC_OP_BINARY) as a single frame,

@@ -229,7 +229,9 @@ struct wsc_handshake {
 
 /**
  * Prepares @p hs for one handshake. @p req must stay valid until the handshake
- * ends. @p head_buf (at least 64 bytes; its size is the head-size limit) and
+ * ends. With @p req NULL, @p hs is a plain HTTP/1.1 response-head parser (for a
+ * proxy's CONNECT reply or an HTTP client): wsc_handshake_parse() then returns 0
+ * for any complete, well-formed head and makes no WebSocket check. @p head_buf (at least 64 bytes; its size is the head-size limit) and
  * @p headers (its count is the header-count limit) are caller memory used until
  * the handshake object is discarded. Returns 0 or WSC_EINVAL.
  */

@@ -361,8 +361,10 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
 
 static int alloc_buffers(struct wsc_conn *c)
 {
-    c->in = mem_alloc(c, c->opt.rx_buf_size);
-    c->out = mem_alloc(c, c->opt.tx_buf_size);
+    c->in_owned = !c->opt.rx_buf;
+    c->out_owned = !c->opt.tx_buf;
+    c->in = c->in_owned ? mem_alloc(c, c->opt.rx_buf_size) : c->opt.rx_buf;
+    c->out = c->out_owned ? mem_alloc(c, c->opt.tx_buf_size) : c->opt.tx_buf;
     c->hs_head = mem_alloc(c, c->opt.max_head);
     c->hs_headers = mem_alloc(c, c->opt.max_headers * sizeof(struct wsc_header));
     if (!c->in || !c->out || !c->hs_head || !c->hs_headers)
@@ -382,19 +384,19 @@ static void apply_defaults(struct wsc_options *o)
         o->max_head = d.max_head;
     if (!o->max_headers)
         o->max_headers = d.max_headers;
-    if (o->rx_buf_size < WSC_FRAME_HEADER_MAX)
+    if (o->rx_buf_size < WSC_FRAME_HEADER_MAX && !o->rx_buf)
         o->rx_buf_size = d.rx_buf_size;
-    if (o->tx_buf_size < WSC_SESSION_OUT_MIN)
+    if (o->tx_buf_size < WSC_SESSION_OUT_MIN && !o->tx_buf)
         o->tx_buf_size = d.tx_buf_size;
     if (!o->random)
         o->random = wsc_platform_random;
 }
 
-int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+/* Everything before the transport exists: options, URL, buffers, request. */
+static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
-    if (!c)
-        return WSC_EINVAL;
     memset(c, 0, sizeof(*c));
+    c->tcp.fd = -1;
     if (opt)
         c->opt = *opt;
     else
@@ -404,8 +406,10 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
         return failf(c, WSC_EINVAL, "no URL given");
     if (wsc_url_parse(url, &c->url))
         return failf(c, WSC_EURL, "invalid URL: %s", c->url.error ? c->url.error : "?");
-    if (c->url.tls)
-        return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
+    if ((c->opt.rx_buf && c->opt.rx_buf_size < WSC_FRAME_HEADER_MAX) ||
+        (c->opt.tx_buf && c->opt.tx_buf_size < WSC_SESSION_OUT_MIN))
+        return failf(c, WSC_EINVAL, "caller buffers too small (input %d, output %d bytes minimum)",
+                     WSC_FRAME_HEADER_MAX, WSC_SESSION_OUT_MIN);
     if (alloc_buffers(c))
         return failf(c, WSC_ENOMEM, "out of memory allocating connection buffers");
 
@@ -421,22 +425,13 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
     if (wsc_handshake_init(&c->hs, &c->req, c->hs_head, c->opt.max_head, c->hs_headers,
                            c->opt.max_headers))
         return failf(c, WSC_EINVAL, "invalid handshake parameters");
+    return 0;
+}
 
-    uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
-    c->state = WSC_CONN_CONNECTING;
-    int rc = wsc_tcp_connect(&c->tcp, c->url.host, c->url.port, c->opt.connect_timeout_ms);
-    if (rc) {
-        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
-                          : rc == WSC_ETIMEDOUT  ? "timed out"
-                          : rc == WSC_ERESOLVE   ? "host name not found"
-                                                 : wsc_strerror(rc);
-        return failf(c, rc, "cannot connect to %s%s%s:%u: %s", c->url.ipv6 ? "[" : "",
-                     c->url.host, c->url.ipv6 ? "]" : "", c->url.port, why);
-    }
-    wsc_tcp_transport(&c->tcp, &c->tr);
-    c->tr_open = true;
-
-    rc = handshake(c, deadline);
+/* The transport is up: handshake, then open the session. */
+static int open_session(struct wsc_conn *c, uint64_t deadline)
+{
+    int rc = handshake(c, deadline);
     if (rc)
         return rc;
     struct wsc_session_config sc = {
@@ -448,9 +443,49 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
     };
     if (wsc_session_init(&c->session, &sc))
         return failf(c, WSC_EINVAL, "invalid session parameters");
-    c->chunk_first = false;
     c->state = WSC_CONN_OPEN;
     return 0;
+}
+
+int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+{
+    if (!c)
+        return WSC_EINVAL;
+    int rc = prepare(c, url, opt);
+    if (rc)
+        return rc;
+    if (c->url.tls)
+        return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
+
+    uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
+    c->state = WSC_CONN_CONNECTING;
+    rc = wsc_tcp_connect(&c->tcp, c->url.host, c->url.port, c->opt.connect_timeout_ms);
+    if (rc) {
+        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
+                          : rc == WSC_ETIMEDOUT  ? "timed out"
+                          : rc == WSC_ERESOLVE   ? "host name not found"
+                                                 : wsc_strerror(rc);
+        return failf(c, rc, "cannot connect to %s%s%s:%u: %s", c->url.ipv6 ? "[" : "",
+                     c->url.host, c->url.ipv6 ? "]" : "", c->url.port, why);
+    }
+    wsc_tcp_transport(&c->tcp, &c->tr);
+    c->tr_open = true;
+    return open_session(c, deadline);
+}
+
+int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
+                          const char *url, const struct wsc_options *opt)
+{
+    if (!c || !tr || !tr->ops)
+        return WSC_EINVAL;
+    int rc = prepare(c, url, opt);
+    c->tr = *tr;
+    c->tr_open = true; /* ours now, closed on every path below */
+    if (rc) {
+        close_transport(c);
+        return rc;
+    }
+    return open_session(c, deadline_after(c->opt.connect_timeout_ms));
 }
 
 /* ---- receive ---------------------------------------------------------- */
@@ -783,8 +818,10 @@ void wsc_conn_free(struct wsc_conn *c)
     if (!c)
         return;
     close_transport(c);
-    mem_free(c, c->in);
-    mem_free(c, c->out);
+    if (c->in_owned)
+        mem_free(c, c->in);
+    if (c->out_owned)
+        mem_free(c, c->out);
     mem_free(c, c->hs_head);
     mem_free(c, c->hs_headers);
     mem_free(c, c->msg);
@@ -795,7 +832,10 @@ void wsc_conn_free(struct wsc_conn *c)
 
 /* ---- queries ---------------------------------------------------------- */
 
-int wsc_conn_fd(const struct wsc_conn *c) { return c->tr_open ? c->tcp.fd : -1; }
+int wsc_conn_fd(const struct wsc_conn *c)
+{
+    return c->tr_open && c->tr.ops->fd ? c->tr.ops->fd(c->tr.ctx) : -1;
+}
 
 bool wsc_conn_has_buffered_input(const struct wsc_conn *c)
 {

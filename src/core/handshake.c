@@ -21,7 +21,7 @@ int wsc_handshake_init(struct wsc_handshake *hs, const struct wsc_request_info *
                        char *head_buf, size_t head_cap, struct wsc_header *headers,
                        size_t header_cap)
 {
-    if (!hs || !req || !req->host || !head_buf || head_cap < 64 || !headers ||
+    if (!hs || (req && !req->host) || !head_buf || head_cap < 64 || !headers ||
         header_cap == 0)
         return WSC_EINVAL;
     memset(hs, 0, sizeof(*hs));
@@ -43,6 +43,8 @@ struct out {
 
 static void put(struct out *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* an empty user header value may have a NULL pointer */
     if (o->overflow || o->cap - o->len < n) {
         o->overflow = true;
         return;
@@ -108,7 +110,8 @@ static bool is_reserved_header(const char *name, size_t n)
 static int check_request(const struct wsc_request_info *r)
 {
     size_t hl = strlen(r->host);
-    if (hl == 0 || !is_field_value(r->host, hl) || memchr(r->host, ' ', hl))
+    if (hl == 0 || !is_field_value(r->host, hl) || memchr(r->host, ' ', hl) ||
+        memchr(r->host, '\t', hl))
         return WSC_EINVAL;
     if (r->resource) {
         size_t rl = strlen(r->resource);
@@ -141,6 +144,8 @@ int wsc_handshake_write_request(struct wsc_handshake *hs,
 {
     *written = 0;
     const struct wsc_request_info *r = hs->req;
+    if (!r)
+        return WSC_EINVAL;
     int rc = check_request(r);
     if (rc)
         return rc;
@@ -388,7 +393,7 @@ int wsc_handshake_parse(struct wsc_handshake *hs, const uint8_t *in, size_t len,
     hs->done = true;
     int rc = parse_head(hs);
     if (rc == 0)
-        rc = check_101(hs);
+        rc = hs->req ? check_101(hs) : 0; /* no request: a plain HTTP head */
     if (rc)
         hs->error = rc;
     return rc;

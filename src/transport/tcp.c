@@ -345,6 +345,8 @@ static void tcp_close(void *ctx)
     t->fd = -1;
 }
 
+static int tcp_fd(void *ctx) { return ((struct wsc_tcp *)ctx)->fd; }
+
 static const struct wsc_transport_ops tcp_ops = {
     .name = "tcp",
     .send = tcp_send,
@@ -353,6 +355,7 @@ static const struct wsc_transport_ops tcp_ops = {
     .pending = tcp_pending,
     .shutdown = tcp_shutdown,
     .close = tcp_close,
+    .fd = tcp_fd,
 };
 
 void wsc_tcp_transport(struct wsc_tcp *t, struct wsc_transport *tr)
