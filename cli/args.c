@@ -17,6 +17,10 @@ enum {
     OPT_MAX_MESSAGE,
     OPT_NO_STDIN,
     OPT_VERSION,
+    OPT_PING_INTERVAL,
+    OPT_PONG_TIMEOUT,
+    OPT_STATS,
+    OPT_RECONNECT,
 };
 
 static const char short_opts[] = ":bn:H:p:vh";
@@ -30,6 +34,10 @@ static const struct option long_opts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
     {"no-stdin", no_argument, NULL, OPT_NO_STDIN},
+    {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+    {"pong-timeout", required_argument, NULL, OPT_PONG_TIMEOUT},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"reconnect", no_argument, NULL, OPT_RECONNECT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -59,6 +67,16 @@ static const char usage_text[] =
     "                             (fractions allowed; default 10)\n"
     "      --max-message BYTES    largest message accepted; suffix k or m for\n"
     "                             KiB or MiB (default 16m)\n"
+    "      --ping-interval SECONDS\n"
+    "                             keepalive: ping after this long without input\n"
+    "      --pong-timeout SECONDS fail (exit 6, close 1011) if nothing arrives this\n"
+    "                             long after a keepalive ping (default 10)\n"
+    "      --stats                print message, byte, ping and round-trip counters\n"
+    "                             on standard error at exit\n"
+    "      --reconnect            after the connection is lost without a close frame\n"
+    "                             (or the peer stops responding), reconnect with\n"
+    "                             exponential backoff (0.5 s doubling to 30 s, up to\n"
+    "                             10 attempts); stdin is not read while disconnected\n"
     "  -v, --verbose              show the handshake and control frames on\n"
     "                             standard error ('> ' sent, '< ' received)\n"
     "  -h, --help                 show this help and exit\n"
@@ -72,7 +90,8 @@ static const char usage_text[] =
     "     build without TLS)\n"
     "  4  the opening handshake failed (not 101, invalid response, bad header)\n"
     "  5  the server violated the WebSocket protocol\n"
-    "  6  timeout (connect, handshake, or waiting for the server's close reply)\n"
+    "  6  timeout (connect, handshake, waiting for the server's close reply) or\n"
+    "     the peer stopped responding to keepalive pings\n"
     "  7  connection lost without a close frame\n"
     "  8  the server closed with an error code (not 1000, 1001 or no code)\n";
 
@@ -245,6 +264,20 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
         return CLI_ARGS_RUN;
     case OPT_NO_STDIN:
         a->no_stdin = true;
+        return CLI_ARGS_RUN;
+    case OPT_PING_INTERVAL:
+        if (!parse_seconds(arg, &a->ping_interval_ms))
+            return usage_error("invalid interval '%s': expected seconds > 0", arg);
+        return CLI_ARGS_RUN;
+    case OPT_PONG_TIMEOUT:
+        if (!parse_seconds(arg, &a->pong_timeout_ms))
+            return usage_error("invalid timeout '%s': expected seconds > 0", arg);
+        return CLI_ARGS_RUN;
+    case OPT_STATS:
+        a->stats = true;
+        return CLI_ARGS_RUN;
+    case OPT_RECONNECT:
+        a->reconnect = true;
         return CLI_ARGS_RUN;
     case 'v':
         a->verbose = true;

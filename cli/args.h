@@ -39,6 +39,10 @@ struct cli_args {
     size_t protocol_count;
     struct wsc_header *headers; /* point into argv */
     size_t header_count;
+    int ping_interval_ms;   /* 0 = no keepalive */
+    int pong_timeout_ms;    /* 0 = the library default */
+    bool stats;             /* print counters on stderr at exit */
+    bool reconnect;         /* reconnect after an abnormal loss */
 };
 
 /**

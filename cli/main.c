@@ -24,6 +24,7 @@
 #define CLOSE_TIMEOUT_MS 5000  /* waiting for the reply to our close */
 #define FINISH_TIMEOUT_MS 2000 /* sending our reply to the server's close */
 #define READ_CHUNK 65536
+#define RECONNECT_ATTEMPTS 10
 
 struct client {
     struct wsc_conn conn;
@@ -103,7 +104,7 @@ static int session_failed(const struct client *cl, int err)
     }
     switch (err) {
     case WSC_ETIMEDOUT:
-    case WSC_EPEER_TIMEOUT:
+    case WSC_EPEER_TIMEOUT: /* keepalive: we sent close 1011; the peer sent nothing */
         fprintf(stderr, "wsc: %s\n", why);
         return CLI_EXIT_TIMEOUT;
     case WSC_EEOF:
@@ -118,6 +119,48 @@ static int session_failed(const struct client *cl, int err)
         fprintf(stderr, "wsc: %s\n", why);
         return CLI_EXIT_ERROR;
     }
+}
+
+static bool is_loss(int err)
+{
+    return err == WSC_EEOF || err == WSC_ECONNRESET || err == WSC_EIO ||
+           err == WSC_EPEER_TIMEOUT;
+}
+
+static int announce_attempt(void *user, int attempt, int delay_ms)
+{
+    (void)user;
+    fprintf(stderr, "wsc: reconnecting in %.1f s (attempt %d of %d)\n", delay_ms / 1000.0,
+            attempt, RECONNECT_ATTEMPTS);
+    return 0;
+}
+
+/*
+ * A loss with --reconnect: say what happened, then reconnect with backoff.
+ * Returns 0 once connected again, or the exit code when it gave up.
+ */
+static int reconnect(struct client *cl)
+{
+    fprintf(stderr, "wsc: connection lost: %s\n", wsc_conn_detail(&cl->conn));
+    struct wsc_reconnect policy;
+    wsc_reconnect_init(&policy);
+    policy.max_attempts = RECONNECT_ATTEMPTS;
+    policy.before_attempt = announce_attempt;
+    int rc = wsc_reconnect(&cl->conn, &policy);
+    if (rc == 0) {
+        fputs("wsc: reconnected\n", stderr);
+        return 0;
+    }
+    return connect_failed(cl, rc);
+}
+
+/* Ends the session on @p err, unless --reconnect brings it back (CONTINUE). */
+static int failed_or_reconnect(struct client *cl, int err)
+{
+    if (!cl->args->reconnect || !is_loss(err))
+        return session_failed(cl, err);
+    int rc = reconnect(cl);
+    return rc == 0 ? CONTINUE : rc;
 }
 
 /* A failure on our side (stdin, stdout, memory): say so, then leave politely. */
@@ -195,7 +238,7 @@ static int drain(struct client *cl, bool *more)
         if (rc == WSC_ECLOSED)
             return peer_closed(cl);
         if (rc != 0)
-            return session_failed(cl, rc);
+            return failed_or_reconnect(cl, rc);
         if ((rc = print_message(cl, &m)) != CONTINUE)
             return rc;
         n++;
@@ -226,8 +269,15 @@ static int send_line(struct client *cl, const char *p, size_t len)
             return CLI_EXIT_ERROR;
         }
     }
-    int rc = wsc_send(&cl->conn, cl->args->binary ? WSC_OP_BINARY : WSC_OP_TEXT, p, len,
-                      SEND_TIMEOUT_MS);
+    uint8_t op = cl->args->binary ? WSC_OP_BINARY : WSC_OP_TEXT;
+    int rc = wsc_send(&cl->conn, op, p, len, SEND_TIMEOUT_MS);
+    if (rc != 0 && cl->args->reconnect && is_loss(rc)) {
+        /* The line was not sent: send it on the new connection, never drop it. */
+        int again = reconnect(cl);
+        if (again != 0)
+            return again;
+        rc = wsc_send(&cl->conn, op, p, len, SEND_TIMEOUT_MS);
+    }
     if (rc == WSC_ENOTCONN) {
         /* The server is closing: stop sending; the next drain reports how it ended. */
         cl->stdin_open = false;
@@ -262,10 +312,14 @@ static int poll_timeout(const struct client *cl, bool more)
 {
     if (more)
         return 0;
-    if (cl->close_deadline == 0)
-        return -1;
-    uint64_t now = wsc_platform_now_ms();
-    return now >= cl->close_deadline ? 0 : (int)(cl->close_deadline - now);
+    /* The keepalive timer runs inside wsc_recv(), which the next drain calls. */
+    int t = wsc_conn_timer_ms(&cl->conn);
+    if (cl->close_deadline != 0) {
+        uint64_t now = wsc_platform_now_ms();
+        int c = now >= cl->close_deadline ? 0 : (int)(cl->close_deadline - now);
+        t = t < 0 || c < t ? c : t;
+    }
+    return t;
 }
 
 /* Reads what stdin has (poll said it won't block) and sends each complete line. */
@@ -337,6 +391,25 @@ static int run(struct client *cl)
     }
 }
 
+static void print_stats(const struct wsc_conn *c)
+{
+    struct wsc_stats st;
+    wsc_conn_stats(c, &st);
+    fprintf(stderr,
+            "wsc: stats: messages in %llu out %llu; payload bytes in %llu out %llu; "
+            "wire bytes in %llu out %llu; pings in %llu out %llu; pongs in %llu out %llu; "
+            "reconnects %u",
+            (unsigned long long)st.messages_in, (unsigned long long)st.messages_out,
+            (unsigned long long)st.payload_in, (unsigned long long)st.payload_out,
+            (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+            (unsigned long long)st.pings_in, (unsigned long long)st.pings_out,
+            (unsigned long long)st.pongs_in, (unsigned long long)st.pongs_out,
+            (unsigned)st.reconnects);
+    if (st.last_rtt_us >= 0)
+        fprintf(stderr, "; last rtt %.3f ms", (double)st.last_rtt_us / 1000.0);
+    fputc('\n', stderr);
+}
+
 static int connect_and_run(const struct cli_args *args)
 {
     /* A vanished reader of stdout must give EPIPE to report, not kill us silently. */
@@ -353,6 +426,8 @@ static int connect_and_run(const struct cli_args *args)
     opt.header_count = args->header_count;
     if (args->verbose)
         opt.trace = trace;
+    opt.ping_interval_ms = args->ping_interval_ms;
+    opt.pong_timeout_ms = args->pong_timeout_ms;
 
     static struct client cl; /* the connection struct is large; keep it off the stack */
     memset(&cl, 0, sizeof(cl));
@@ -360,6 +435,8 @@ static int connect_and_run(const struct cli_args *args)
     cl.stdin_open = !args->no_stdin;
     int rc = wsc_connect(&cl.conn, args->url_text, &opt);
     rc = rc == 0 ? run(&cl) : connect_failed(&cl, rc);
+    if (args->stats)
+        print_stats(&cl.conn);
     wsc_conn_free(&cl.conn);
     free(cl.line);
     return rc;

@@ -83,6 +83,12 @@ int wsc_platform_random(void *user, uint8_t *buf, size_t len);
 /** Monotonic milliseconds. */
 uint64_t wsc_platform_now_ms(void);
 
+/** Monotonic microseconds (round-trip times). */
+uint64_t wsc_platform_now_us(void);
+
+/** Sleeps at least @p ms milliseconds (reconnect backoff). */
+void wsc_platform_sleep_ms(int ms);
+
 /* ------------------------------------------------------------------------ */
 /* Blocking API                                                              */
 /* ------------------------------------------------------------------------ */
@@ -106,6 +112,23 @@ enum wsc_trace_kind {
 typedef void (*wsc_trace_fn)(void *user, enum wsc_trace_kind kind, const char *text,
                              size_t len);
 
+enum wsc_conn_state {
+    WSC_CONN_IDLE,        /* before wsc_connect */
+    WSC_CONN_CONNECTING,  /* TCP connect */
+    WSC_CONN_HANDSHAKING, /* request sent, awaiting the 101 */
+    WSC_CONN_OPEN,        /* messages flow */
+    WSC_CONN_CLOSING,     /* a close frame was sent or received */
+    WSC_CONN_CLOSED,      /* close handshake done, transport closed */
+    WSC_CONN_FAILED,      /* an error ended the connection; see last error */
+};
+
+struct wsc_conn;
+
+/** Called on every state change; @p c may be inspected (state, error, close
+ *  codes, stats) but not used for I/O from inside the callback. */
+typedef void (*wsc_state_fn)(void *user, const struct wsc_conn *c,
+                             enum wsc_conn_state state);
+
 struct wsc_options {
     int connect_timeout_ms;   /* TCP connect and handshake; default 10000 */
     uint64_t max_message;     /* default WSC_MAX_MESSAGE_DEFAULT (16 MiB) */
@@ -121,6 +144,11 @@ struct wsc_options {
     const struct wsc_header *headers;
     size_t header_count;
     bool report_control;      /* wsc_recv() also returns PING/PONG events */
+    int ping_interval_ms;     /* keepalive: ping after this long without input; 0 = off */
+    int pong_timeout_ms;      /* fail if nothing arrives this long after a keepalive
+                                 ping (WSC_EPEER_TIMEOUT); default 10000 */
+    wsc_state_fn on_state;
+    void *state_user;
     wsc_trace_fn trace;
     void *trace_user;
     wsc_random_fn random;     /* default wsc_platform_random */
@@ -131,18 +159,19 @@ struct wsc_options {
 /** Fills @p o with the defaults above. */
 void wsc_options_init(struct wsc_options *o);
 
-enum wsc_conn_state {
-    WSC_CONN_IDLE,        /* before wsc_connect */
-    WSC_CONN_CONNECTING,  /* TCP connect */
-    WSC_CONN_HANDSHAKING, /* request sent, awaiting the 101 */
-    WSC_CONN_OPEN,        /* messages flow */
-    WSC_CONN_CLOSING,     /* a close frame was sent or received */
-    WSC_CONN_CLOSED,      /* close handshake done, transport closed */
-    WSC_CONN_FAILED,      /* an error ended the connection; see last error */
-};
-
 #define WSC_ERROR_DETAIL_MAX 256
 #define WSC_ERROR_BODY_MAX 1024
+
+/** Per-connection counters (wsc_conn_stats); they survive wsc_reconnect(). */
+struct wsc_stats {
+    uint64_t messages_in, messages_out; /* whole data messages */
+    uint64_t payload_in, payload_out;   /* data payload bytes */
+    uint64_t bytes_in, bytes_out;       /* bytes on the transport, headers included */
+    uint64_t pings_in, pongs_in, pings_out, pongs_out;
+    uint64_t last_activity_ms; /* wsc_platform_now_ms() of the last byte in or out */
+    int64_t last_rtt_us;       /* ping to matching pong, latest; -1 until measured */
+    uint32_t reconnects;
+};
 
 /**
  * A connection. Fields are private; the struct is public so it can live in
@@ -173,6 +202,15 @@ struct wsc_conn {
     uint64_t rx_offset;  /* bytes of the frame stream consumed so far */
     char close_reason[WSC_CONTROL_MAX];
     size_t close_reason_len;
+    struct wsc_stats stats;
+    uint64_t last_rx_ms;       /* keepalive: last byte received */
+    uint64_t ping_sent_ms;     /* keepalive: last ping we sent */
+    uint64_t ping_sent_us;     /* the same, for the round-trip time */
+    bool ping_unanswered;      /* nothing has arrived since that ping */
+    bool rtt_pending;          /* the pong for ping_payload is still due */
+    uint8_t ping_payload[32];
+    size_t ping_payload_len;
+    uint32_t ping_counter;
     int error;
     char detail[WSC_ERROR_DETAIL_MAX];
     uint8_t body[WSC_ERROR_BODY_MAX]; /* start of a non-101 response body */
@@ -307,6 +345,46 @@ const uint8_t *wsc_conn_error_body(const struct wsc_conn *c, size_t *len);
 
 /** The close code the peer sent (1005 if its close had none), or 0. */
 uint16_t wsc_conn_close_code(const struct wsc_conn *c);
+
+/** Copies the connection's counters into @p st. */
+void wsc_conn_stats(const struct wsc_conn *c, struct wsc_stats *st);
+
+/** The close code wsc sent (ours, or the echo of the peer's), or 0. */
+uint16_t wsc_conn_local_close_code(const struct wsc_conn *c);
+
+/**
+ * Milliseconds until the connection's next timer (a keepalive ping or the pong
+ * deadline), or -1 when none. An application that polls the descriptor itself
+ * bounds its wait by this and then calls wsc_recv(c, m, 0), which runs timers.
+ */
+int wsc_conn_timer_ms(const struct wsc_conn *c);
+
+/** Reconnect policy: exponential backoff with jitter. */
+struct wsc_reconnect {
+    int min_delay_ms;   /* first delay; default 500 */
+    int max_delay_ms;   /* cap; default 30000 */
+    double factor;      /* growth per attempt; default 2.0 */
+    double jitter;      /* each delay is scaled by 1 +- jitter (0..1); default 0.2 */
+    int max_attempts;   /* 0 = unlimited */
+    /** Called before each attempt with the delay about to be slept; a non-zero
+     *  return stops reconnecting (wsc_reconnect returns WSC_ECONNECT). */
+    int (*before_attempt)(void *user, int attempt, int delay_ms);
+    void *user;
+};
+
+/** Fills @p r with the defaults above. */
+void wsc_reconnect_init(struct wsc_reconnect *r);
+
+/**
+ * Re-establishes a connection made with wsc_connect() after it failed or
+ * closed: same URL and options, buffers and counters kept. Sleeps the backoff
+ * delay before each attempt (the first one included). Messages are never
+ * queued across an outage: a wsc_send() while the connection is down fails
+ * with the error that ended it (WSC_ENOTCONN after a close) and sends nothing, and what arrived before the failure
+ * was delivered before it was reported. Returns 0 once open, or the last
+ * attempt's error when max_attempts is exhausted or the callback stops it.
+ */
+int wsc_reconnect(struct wsc_conn *c, const struct wsc_reconnect *policy);
 
 /** The reason the peer gave in its close frame (UTF-8, may be empty). */
 const char *wsc_conn_close_reason(const struct wsc_conn *c, size_t *len);

@@ -51,6 +51,15 @@ static void mem_free(struct wsc_conn *c, void *p)
         free(p);
 }
 
+static void set_state(struct wsc_conn *c, enum wsc_conn_state st)
+{
+    if (c->state == st)
+        return;
+    c->state = st;
+    if (c->opt.on_state)
+        c->opt.on_state(c->opt.state_user, c, st);
+}
+
 static void close_transport(struct wsc_conn *c)
 {
     if (c->tr_open) {
@@ -65,13 +74,15 @@ static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
 
 static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
 {
+    if (c->state == WSC_CONN_FAILED)
+        return c->error; /* the first failure is the one to report */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
     va_end(ap);
     c->error = err;
-    c->state = WSC_CONN_FAILED;
     close_transport(c);
+    set_state(c, WSC_CONN_FAILED);
     return err;
 }
 
@@ -163,10 +174,74 @@ static int read_some(struct wsc_conn *c)
         return WSC_EEOF;
     }
     c->in_end += got;
+    c->stats.bytes_in += got;
+    c->last_rx_ms = c->stats.last_activity_ms = wsc_platform_now_ms();
+    c->ping_unanswered = false; /* any input shows the peer is alive */
     return 0;
 }
 
-/* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error. */
+/* ---- keepalive -------------------------------------------------------- */
+
+/* When the keepalive next needs attention, or UINT64_MAX. */
+static uint64_t next_timer(const struct wsc_conn *c)
+{
+    if (c->opt.ping_interval_ms <= 0 || c->state != WSC_CONN_OPEN)
+        return UINT64_MAX;
+    if (c->ping_unanswered)
+        return c->ping_sent_ms + (uint64_t)c->opt.pong_timeout_ms;
+    uint64_t last = c->last_rx_ms > c->ping_sent_ms ? c->last_rx_ms : c->ping_sent_ms;
+    return last + (uint64_t)c->opt.ping_interval_ms;
+}
+
+static int flush_session(struct wsc_conn *c, uint64_t deadline);
+
+/* Queues a ping whose pong gives the round-trip time. */
+static int send_ping(struct wsc_conn *c, const void *data, size_t len)
+{
+    int rc = wsc_session_ping(&c->session, data, len);
+    if (rc)
+        return rc;
+    c->stats.pings_out++;
+    c->ping_sent_ms = wsc_platform_now_ms();
+    c->ping_sent_us = wsc_platform_now_us();
+    c->rtt_pending = len <= sizeof(c->ping_payload);
+    if (c->rtt_pending && len)
+        memcpy(c->ping_payload, data, len);
+    c->ping_payload_len = len;
+    return 0;
+}
+
+/*
+ * Keepalive: after ping_interval_ms without input, ping (a counter payload);
+ * if then nothing at all arrives within pong_timeout_ms, the peer is gone:
+ * fail with WSC_EPEER_TIMEOUT, sending close 1011 without waiting for a reply.
+ */
+static int run_timers(struct wsc_conn *c)
+{
+    uint64_t now = wsc_platform_now_ms();
+    if (now < next_timer(c))
+        return 0;
+    if (c->ping_unanswered) {
+        if (wsc_session_close(&c->session, WSC_CLOSE_INTERNAL, "peer not responding", 19) == 0)
+            flush_session(c, now);
+        return failf(c, WSC_EPEER_TIMEOUT,
+                     "peer not responding: nothing received within %d ms of a ping",
+                     c->opt.pong_timeout_ms);
+    }
+    char payload[24];
+    int n = snprintf(payload, sizeof(payload), "wsc-keepalive %u", ++c->ping_counter);
+    if (send_ping(c, payload, (size_t)n) == 0) {
+        trace(c, WSC_TRACE_SEND, "ping (%d bytes) '%s'", n, payload);
+        c->ping_unanswered = true;
+        int rc = flush_session(c, now);
+        if (rc && rc != WSC_ETIMEDOUT)
+            return failf(c, rc, "sending a keepalive ping failed: %s", wsc_strerror(rc));
+    }
+    return 0;
+}
+
+/* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error.
+ * Keepalive timers run while it waits. */
 static int fill(struct wsc_conn *c, uint64_t deadline)
 {
     if (c->peer_eof)
@@ -175,13 +250,16 @@ static int fill(struct wsc_conn *c, uint64_t deadline)
         int rc = read_some(c);
         if (rc != WSC_EAGAIN)
             return rc;
-        int left = ms_left(deadline);
-        if (left == 0)
+        rc = run_timers(c);
+        if (rc)
+            return rc;
+        int left = ms_left(earlier(deadline, next_timer(c)));
+        if (left == 0 && ms_left(deadline) == 0)
             return WSC_ETIMEDOUT;
         rc = c->tr.ops->wait(c->tr.ctx, WSC_WAIT_READ, left);
         if (rc < 0)
             return rc;
-        if (rc == 0)
+        if (rc == 0 && ms_left(deadline) == 0)
             return WSC_ETIMEDOUT;
     }
 }
@@ -197,6 +275,8 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
         int rc = c->tr.ops->send(c->tr.ctx, buf + *sent, len - *sent, &n);
         if (rc == 0) {
             *sent += n;
+            c->stats.bytes_out += n;
+            c->stats.last_activity_ms = wsc_platform_now_ms();
             continue;
         }
         if (rc != WSC_EAGAIN)
@@ -327,7 +407,7 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
         return failf(c, rc, "invalid request: %s", wsc_strerror(rc));
     trace_head(c, WSC_TRACE_REQUEST, (const char *)c->out, req_len);
 
-    c->state = WSC_CONN_HANDSHAKING;
+    set_state(c, WSC_CONN_HANDSHAKING);
     size_t sent;
     rc = send_all(c, c->out, req_len, &sent, deadline);
     if (rc == WSC_ETIMEDOUT)
@@ -390,6 +470,8 @@ static void apply_defaults(struct wsc_options *o)
         o->tx_buf_size = d.tx_buf_size;
     if (!o->random)
         o->random = wsc_platform_random;
+    if (o->ping_interval_ms > 0 && o->pong_timeout_ms <= 0)
+        o->pong_timeout_ms = 10000;
 }
 
 /* Everything before the transport exists: options, URL, buffers, request. */
@@ -397,6 +479,7 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
 {
     memset(c, 0, sizeof(*c));
     c->tcp.fd = -1;
+    c->stats.last_rtt_us = -1;
     if (opt)
         c->opt = *opt;
     else
@@ -443,7 +526,8 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
     };
     if (wsc_session_init(&c->session, &sc))
         return failf(c, WSC_EINVAL, "invalid session parameters");
-    c->state = WSC_CONN_OPEN;
+    c->last_rx_ms = wsc_platform_now_ms();
+    set_state(c, WSC_CONN_OPEN);
     return 0;
 }
 
@@ -458,7 +542,7 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
         return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
 
     uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
-    c->state = WSC_CONN_CONNECTING;
+    set_state(c, WSC_CONN_CONNECTING);
     rc = wsc_tcp_connect(&c->tcp, c->url.host, c->url.port, c->opt.connect_timeout_ms);
     if (rc) {
         const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
@@ -523,7 +607,7 @@ static int linger_close(struct wsc_conn *c, uint64_t deadline)
 static void finish_close(struct wsc_conn *c, uint64_t deadline)
 {
     linger_close(c, deadline);
-    c->state = WSC_CONN_CLOSED;
+    set_state(c, WSC_CONN_CLOSED);
 }
 
 /* Session failed on a peer violation: send its close frame, then give up. */
@@ -556,6 +640,9 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
             if (ev->type == WSC_EV_DATA)
                 return 0;
             if (ev->type == WSC_EV_PING) {
+                c->stats.pings_in++;
+                if (c->state == WSC_CONN_OPEN)
+                    c->stats.pongs_out++;
                 trace_control(c, WSC_TRACE_RECV, "ping", ev->data, ev->len);
                 trace_control(c, WSC_TRACE_SEND, "pong", ev->data, ev->len);
                 /* Answer now if the socket takes it; else it goes with the next call. */
@@ -563,7 +650,13 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
                 if (frc && frc != WSC_ETIMEDOUT)
                     return failf(c, frc, "sending a pong failed: %s", transport_error(frc));
             } else if (ev->type == WSC_EV_PONG) {
+                c->stats.pongs_in++;
                 trace_control(c, WSC_TRACE_RECV, "pong", ev->data, ev->len);
+                if (c->rtt_pending && ev->len == c->ping_payload_len &&
+                    (ev->len == 0 || memcmp(ev->data, c->ping_payload, ev->len) == 0)) {
+                    c->stats.last_rtt_us = (int64_t)(wsc_platform_now_us() - c->ping_sent_us);
+                    c->rtt_pending = false;
+                }
             } else {
                 size_t n = ev->len < sizeof(c->close_reason) ? ev->len : sizeof(c->close_reason);
                 memcpy(c->close_reason, ev->data, n);
@@ -573,7 +666,7 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
                 if (c->state == WSC_CONN_OPEN)
                     trace(c, WSC_TRACE_SEND, "close %u (echo)",
                           ev->close_code == WSC_CLOSE_NO_STATUS ? 0 : ev->close_code);
-                c->state = WSC_CONN_CLOSING;
+                set_state(c, WSC_CONN_CLOSING);
                 finish_close(c, deadline);
                 return WSC_ECLOSED;
             }
@@ -640,6 +733,8 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
             m->opcode = ev.opcode;
             m->data = ev.data;
             m->len = ev.len;
+            c->stats.messages_in++;
+            c->stats.payload_in += ev.len;
             return 0;
         }
         if (append_message(c, ev.data, ev.len))
@@ -650,6 +745,8 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
             m->data = c->msg;
             m->len = c->msg_len;
             c->msg_len = 0;
+            c->stats.messages_in++;
+            c->stats.payload_in += m->len;
             return 0;
         }
     }
@@ -679,6 +776,8 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
         ch->len = ev.len;
         ch->remaining = ev.remaining;
         c->chunk_first = false;
+        c->stats.payload_in += ev.len;
+        c->stats.messages_in += ev.fin;
         return 0;
     }
 }
@@ -718,6 +817,7 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
     if (rc)
         return rc;
     const uint8_t *p = data;
+    size_t total = len;
     while (len) {
         size_t took;
         wsc_session_write(&c->session, p, len, &took);
@@ -728,7 +828,11 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
             return send_failed(c, rc);
     }
     rc = flush_session(c, deadline);
-    return rc ? send_failed(c, rc) : 0;
+    if (rc)
+        return send_failed(c, rc);
+    c->stats.payload_out += total;
+    c->stats.messages_out += fin;
+    return 0;
 }
 
 int wsc_send(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
@@ -746,7 +850,7 @@ int wsc_ping(struct wsc_conn *c, const void *data, size_t len, int timeout_ms)
     int rc = check_open(c);
     if (rc)
         return rc;
-    rc = wsc_session_ping(&c->session, data, len);
+    rc = send_ping(c, data, len);
     if (rc)
         return rc;
     trace_control(c, WSC_TRACE_SEND, "ping", data, len);
@@ -779,7 +883,7 @@ int wsc_close_start(struct wsc_conn *c, uint16_t code, const char *reason, int t
     if (rc)
         return rc;
     trace(c, WSC_TRACE_SEND, "close %u '%s'", code, reason ? reason : "");
-    c->state = WSC_CONN_CLOSING;
+    set_state(c, WSC_CONN_CLOSING);
     rc = flush_session(c, deadline_after(timeout_ms));
     return rc ? send_failed(c, rc) : 0;
 }
@@ -867,4 +971,17 @@ const char *wsc_conn_close_reason(const struct wsc_conn *c, size_t *len)
 {
     *len = c->close_reason_len;
     return c->close_reason;
+}
+
+void wsc_conn_stats(const struct wsc_conn *c, struct wsc_stats *st) { *st = c->stats; }
+
+uint16_t wsc_conn_local_close_code(const struct wsc_conn *c)
+{
+    return c->session.local_close_code;
+}
+
+int wsc_conn_timer_ms(const struct wsc_conn *c)
+{
+    uint64_t t = next_timer(c);
+    return t == UINT64_MAX ? -1 : ms_left(t);
 }

@@ -131,5 +131,29 @@ check "server close 1011 exits 8" 8 "$tmp/want" "^wsc: .*1011" -- --no-stdin "$B
 check "drop without close frame exits 7" 7 "$tmp/want" "^wsc: " -- --no-stdin "$BASE/drop?$(tag)"
 check "reset exits 7" 7 "$tmp/want" "^wsc: " -- --no-stdin "$BASE/reset?$(tag)"
 
+# --- keepalive, stats, reconnect ----------------------------------------------
+stdin ''
+t=$(tag)
+check "a dead peer is detected by keepalive" 6 "" "^wsc: peer not responding" \
+  -- --no-stdin --ping-interval 0.2 --pong-timeout 0.3 "$BASE/keepalive?pong=none&$t"
+log_has "/keepalive?pong=none&$t CLOSE 1011" || failed=$((failed + 1))
+expect 'before\n'
+timeout 30 "$WSC" --no-stdin --stats "$BASE/close?code=1000&$(tag)" </dev/null >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && grep -q '^wsc: stats: messages in 1 out 0;' "$tmp/err" && cmp -s "$tmp/out" "$tmp/want"; then
+  passed=$((passed + 1)); echo "ok - --stats prints the counters"
+else
+  failed=$((failed + 1)); echo "not ok - --stats prints the counters"; cat "$tmp/err"
+fi
+# /drop sends "before" then FIN: with --reconnect each drop is followed by a new
+# connection; -n 3 stops after the third round, whose close fails on the drop (7).
+expect 'before\nbefore\nbefore\n'
+timeout 30 "$WSC" --no-stdin --reconnect -n 3 "$BASE/drop?$(tag)" </dev/null >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 7 ] && cmp -s "$tmp/out" "$tmp/want" && [ "$(grep -c '^wsc: reconnected' "$tmp/err")" -eq 2 ]; then
+  passed=$((passed + 1)); echo "ok - --reconnect resumes after drops"
+else
+  failed=$((failed + 1)); echo "not ok - --reconnect resumes after drops (exit $rc)"; cat "$tmp/err"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
