@@ -21,6 +21,9 @@ enum {
     OPT_PONG_TIMEOUT,
     OPT_STATS,
     OPT_RECONNECT,
+    OPT_AUTH_BEARER,
+    OPT_LOCATION,
+    OPT_ALLOW_DOWNGRADE,
 };
 
 static const char short_opts[] = ":bn:H:p:vh";
@@ -38,6 +41,9 @@ static const struct option long_opts[] = {
     {"pong-timeout", required_argument, NULL, OPT_PONG_TIMEOUT},
     {"stats", no_argument, NULL, OPT_STATS},
     {"reconnect", no_argument, NULL, OPT_RECONNECT},
+    {"auth-bearer", required_argument, NULL, OPT_AUTH_BEARER},
+    {"location", no_argument, NULL, OPT_LOCATION},
+    {"allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -67,6 +73,10 @@ static const char usage_text[] =
     "                             (fractions allowed; default 10)\n"
     "      --max-message BYTES    largest message accepted; suffix k or m for\n"
     "                             KiB or MiB (default 16m)\n"
+    "      --auth-bearer TOKEN    send 'Authorization: Bearer TOKEN' (a user:password\n"
+    "                             in the URL sends Basic authorization instead)\n"
+    "      --location             follow 301/302/307/308 redirects (at most 5)\n"
+    "      --allow-downgrade      let a redirect lead from wss:// to ws://\n"
     "      --ping-interval SECONDS\n"
     "                             keepalive: ping after this long without input\n"
     "      --pong-timeout SECONDS fail (exit 6, close 1011) if nothing arrives this\n"
@@ -278,6 +288,17 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
         return CLI_ARGS_RUN;
     case OPT_RECONNECT:
         a->reconnect = true;
+        return CLI_ARGS_RUN;
+    case OPT_AUTH_BEARER:
+        if (has_ctl(arg, strlen(arg)))
+            return usage_error("the bearer token contains a control character");
+        a->auth_bearer = arg;
+        return CLI_ARGS_RUN;
+    case OPT_LOCATION:
+        a->follow_redirects = true;
+        return CLI_ARGS_RUN;
+    case OPT_ALLOW_DOWNGRADE:
+        a->allow_downgrade = true;
         return CLI_ARGS_RUN;
     case 'v':
         a->verbose = true;

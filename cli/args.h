@@ -43,6 +43,9 @@ struct cli_args {
     int pong_timeout_ms;    /* 0 = the library default */
     bool stats;             /* print counters on stderr at exit */
     bool reconnect;         /* reconnect after an abnormal loss */
+    const char *auth_bearer;
+    bool follow_redirects;
+    bool allow_downgrade;
 };
 
 /**

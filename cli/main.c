@@ -25,6 +25,7 @@
 #define FINISH_TIMEOUT_MS 2000 /* sending our reply to the server's close */
 #define READ_CHUNK 65536
 #define RECONNECT_ATTEMPTS 10
+#define CLI_MAX_REDIRECTS 5
 
 struct client {
     struct wsc_conn conn;
@@ -426,6 +427,9 @@ static int connect_and_run(const struct cli_args *args)
     opt.header_count = args->header_count;
     if (args->verbose)
         opt.trace = trace;
+    opt.auth_bearer = args->auth_bearer;
+    opt.max_redirects = args->follow_redirects ? CLI_MAX_REDIRECTS : 0;
+    opt.allow_tls_downgrade = args->allow_downgrade;
     opt.ping_interval_ms = args->ping_interval_ms;
     opt.pong_timeout_ms = args->pong_timeout_ms;
 

@@ -143,6 +143,10 @@ struct wsc_options {
     size_t protocol_count;
     const struct wsc_header *headers;
     size_t header_count;
+    const char *auth_bearer;  /* sends "Authorization: Bearer TOKEN"; URL userinfo
+                                 ("ws://user:pass@host/") sends Basic instead */
+    int max_redirects;        /* follow 301/302/307/308 up to this many hops; 0 = off */
+    bool allow_tls_downgrade; /* let a redirect lead from wss:// to ws:// */
     bool report_control;      /* wsc_recv() also returns PING/PONG events */
     int ping_interval_ms;     /* keepalive: ping after this long without input; 0 = off */
     int pong_timeout_ms;      /* fail if nothing arrives this long after a keepalive
@@ -185,6 +189,8 @@ struct wsc_conn {
     struct wsc_transport tr;
     bool tr_open;
     struct wsc_request_info req;
+    struct wsc_header *req_headers; /* the user's headers plus Authorization */
+    char *auth_value;
     struct wsc_handshake hs;
     struct wsc_header *hs_headers;
     char *hs_head;

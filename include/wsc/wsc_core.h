@@ -52,6 +52,8 @@ extern "C" {
 #define WSC_EHEADER (-1005)     /* a user header is invalid or reserved */
 #define WSC_EEOF (-1006)        /* the peer closed TCP without a close frame */
 #define WSC_ECLOSED (-1007)     /* the WebSocket close handshake has completed */
+#define WSC_ETLS (-1008)        /* TLS handshake, certificate or record failure */
+#define WSC_EPROXY (-1009)      /* the HTTP proxy refused or botched CONNECT */
 
 #define WSC_EHS_STATUS (-1020)     /* the server did not answer 101 */
 #define WSC_EHS_MALFORMED (-1021)  /* the response head is not valid HTTP/1.1 */
@@ -170,6 +172,21 @@ struct wsc_url {
  * WSC_EURL with u->error saying why.
  */
 int wsc_url_parse(const char *text, struct wsc_url *u);
+
+/**
+ * Resolves a redirect target @p loc (@p len bytes, e.g. a Location header)
+ * against @p base into a NUL-terminated ws:// or wss:// URL in @p out: absolute
+ * ws/wss URLs are kept, http/https map to ws/wss, "//host/x" takes the base's
+ * scheme, "/x", "?q" and "x" resolve against the base path; a fragment is
+ * dropped. Returns 0, WSC_EURL (another scheme, or control characters) or
+ * WSC_ENOBUFS.
+ */
+int wsc_url_resolve(const struct wsc_url *base, const char *loc, size_t len, char *out,
+                    size_t cap);
+
+/** Percent-decodes in[0..len) into @p out; returns 0 with *n set, WSC_EURL for a
+ *  malformed escape, or WSC_ENOBUFS. */
+int wsc_url_percent_decode(const char *in, size_t len, char *out, size_t cap, size_t *n);
 
 /* ------------------------------------------------------------------------ */
 /* Opening handshake                                                         */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wsc_internal.h"
 #include "wsc/wsc.h"
 
 #define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
@@ -474,6 +475,44 @@ static void apply_defaults(struct wsc_options *o)
         o->pong_timeout_ms = 10000;
 }
 
+/*
+ * The request's header list: the user's, plus Authorization from the URL's
+ * userinfo (Basic, RFC 7617) or the bearer token option (RFC 6750).
+ */
+static int add_authorization(struct wsc_conn *c)
+{
+    c->req.headers = c->opt.headers;
+    c->req.header_count = c->opt.header_count;
+    const char *bearer = c->opt.auth_bearer;
+    size_t ui_len = strlen(c->url.userinfo);
+    if (!bearer && ui_len == 0)
+        return 0;
+    size_t n = c->opt.header_count;
+    c->req_headers = mem_alloc(c, (n + 1) * sizeof(struct wsc_header));
+    size_t cap = 7 + (bearer ? strlen(bearer) : WSC__BASE64_LEN(ui_len)) + 1;
+    c->auth_value = mem_alloc(c, cap);
+    if (!c->req_headers || !c->auth_value)
+        return failf(c, WSC_ENOMEM, "out of memory building the Authorization header");
+    size_t len;
+    if (bearer) {
+        len = (size_t)snprintf(c->auth_value, cap, "Bearer %s", bearer);
+    } else {
+        char plain[WSC_URL_USERINFO_MAX];
+        size_t plain_len;
+        if (wsc_url_percent_decode(c->url.userinfo, ui_len, plain, sizeof(plain), &plain_len))
+            return failf(c, WSC_EURL, "invalid URL: malformed %%-escape in the user name or password");
+        memcpy(c->auth_value, "Basic ", 6);
+        len = 6 + wsc__base64_encode((const uint8_t *)plain, plain_len, c->auth_value + 6);
+        memset(plain, 0, sizeof(plain)); /* do not leave the password on the stack */
+    }
+    if (n)
+        memcpy(c->req_headers, c->opt.headers, n * sizeof(struct wsc_header));
+    c->req_headers[n] = (struct wsc_header){"Authorization", 13, c->auth_value, len};
+    c->req.headers = c->req_headers;
+    c->req.header_count = n + 1;
+    return 0;
+}
+
 /* Everything before the transport exists: options, URL, buffers, request. */
 static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
@@ -503,8 +542,9 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     c->req.origin = c->opt.origin;
     c->req.protocols = c->opt.protocols;
     c->req.protocol_count = c->opt.protocol_count;
-    c->req.headers = c->opt.headers;
-    c->req.header_count = c->opt.header_count;
+    int rc = add_authorization(c);
+    if (rc)
+        return rc;
     if (wsc_handshake_init(&c->hs, &c->req, c->hs_head, c->opt.max_head, c->hs_headers,
                            c->opt.max_headers))
         return failf(c, WSC_EINVAL, "invalid handshake parameters");
@@ -531,10 +571,8 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
     return 0;
 }
 
-int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
-    if (!c)
-        return WSC_EINVAL;
     int rc = prepare(c, url, opt);
     if (rc)
         return rc;
@@ -555,6 +593,48 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
     wsc_tcp_transport(&c->tcp, &c->tr);
     c->tr_open = true;
     return open_session(c, deadline);
+}
+
+static bool is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+/* Rewrites the failure detail of a redirect that is not followed, saying why. */
+static int redirect_refused(struct wsc_conn *c, const char *why, const char *target)
+{
+    size_t used = strlen(c->detail);
+    snprintf(c->detail + used, sizeof(c->detail) - used, "; %s%s%s", why,
+             target ? ": " : "", target ? target : "");
+    return c->error;
+}
+
+int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+{
+    if (!c)
+        return WSC_EINVAL;
+    char next[WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32];
+    for (int hops = 0;; hops++) {
+        int rc = connect_once(c, url, opt);
+        if (rc != WSC_EHS_STATUS || !is_redirect(c->hs.status) || c->opt.max_redirects <= 0)
+            return rc;
+        const struct wsc_header *loc = wsc_handshake_header(&c->hs, "location");
+        if (!loc)
+            return redirect_refused(c, "the redirect has no Location", NULL);
+        if (wsc_url_resolve(&c->url, loc->value, loc->value_len, next, sizeof(next)))
+            return redirect_refused(c, "cannot follow the Location", "not a ws/wss/http(s) URL");
+        if (hops == c->opt.max_redirects)
+            return redirect_refused(c, "too many redirects", NULL);
+        struct wsc_url target;
+        if (wsc_url_parse(next, &target))
+            return redirect_refused(c, "cannot follow the Location", next);
+        /* Never let a redirect silently drop TLS. */
+        if (c->url.tls && !target.tls && !c->opt.allow_tls_downgrade)
+            return redirect_refused(c, "refusing a redirect from wss:// to ws://", next);
+        trace(c, WSC_TRACE_RESPONSE, "following %d redirect to %s", c->hs.status, next);
+        wsc_conn_free(c);
+        url = next;
+    }
 }
 
 int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
@@ -929,6 +1009,10 @@ void wsc_conn_free(struct wsc_conn *c)
     mem_free(c, c->hs_head);
     mem_free(c, c->hs_headers);
     mem_free(c, c->msg);
+    mem_free(c, c->req_headers);
+    mem_free(c, c->auth_value);
+    c->req_headers = NULL;
+    c->auth_value = NULL;
     c->in = c->out = c->msg = NULL;
     c->hs_head = NULL;
     c->hs_headers = NULL;

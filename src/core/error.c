@@ -39,6 +39,10 @@ const char *wsc_strerror(int err)
         return "the peer closed the TCP connection without a WebSocket close frame";
     case WSC_ECLOSED:
         return "the WebSocket close handshake has completed";
+    case WSC_ETLS:
+        return "the TLS handshake, certificate verification or TLS record layer failed";
+    case WSC_EPROXY:
+        return "the HTTP proxy refused the CONNECT request or sent an invalid reply";
 
     case WSC_EHS_STATUS:
         return "the server did not answer the handshake with 101 Switching Protocols";

@@ -131,6 +131,20 @@ check "server close 1011 exits 8" 8 "$tmp/want" "^wsc: .*1011" -- --no-stdin "$B
 check "drop without close frame exits 7" 7 "$tmp/want" "^wsc: " -- --no-stdin "$BASE/drop?$(tag)"
 check "reset exits 7" 7 "$tmp/want" "^wsc: " -- --no-stdin "$BASE/reset?$(tag)"
 
+# --- authentication and redirects ----------------------------------------------
+expect 'authorized\n'
+check "URL userinfo sends Basic auth" 0 "$tmp/want" "" \
+  -- --no-stdin -n 1 "ws://me:s%65cret@127.0.0.1:$WSC_TEST_PORT/auth?basic=me:secret"
+check "--auth-bearer sends a bearer token" 0 "$tmp/want" "" \
+  -- --no-stdin -n 1 --auth-bearer abc "$BASE/auth?bearer=abc"
+check "wrong credentials are a handshake failure" 4 "" "^wsc: handshake failed: server answered 401 Unauthorized$" \
+  -- --no-stdin --auth-bearer nope "$BASE/auth?bearer=abc"
+expect 'protocol=none\n'
+check "--location follows a redirect" 0 "$tmp/want" "" \
+  -- --no-stdin -n 1 --location "$BASE/status?code=302&reason=Found&location=/protocol"
+check "redirects are not followed by default" 4 "" "^wsc: handshake failed: server answered 302 Found$" \
+  -- --no-stdin "$BASE/status?code=302&reason=Found&location=/protocol"
+
 # --- keepalive, stats, reconnect ----------------------------------------------
 stdin ''
 t=$(tag)

@@ -195,6 +195,94 @@ static void user_header_injection_is_refused(void **state)
     wsc_conn_free(&c);
 }
 
+/* ---- authentication and redirects -------------------------------------- */
+
+static void url_userinfo_sends_basic_auth(void **state)
+{
+    (void)state;
+    struct wsc_conn c;
+    const char *port = getenv("WSC_TEST_PORT");
+    char url[256];
+    /* "p%40ss" is "p@ss": userinfo is percent-decoded before base64. */
+    snprintf(url, sizeof(url), "ws://user:p%%40ss@127.0.0.1:%s/auth?basic=user:p%%40ss", port);
+    ITEST_OK(&c, wsc_connect(&c, url, NULL));
+    expect_text(&c, "authorized");
+    ITEST_OK(&c, wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS));
+    wsc_conn_free(&c);
+
+    snprintf(url, sizeof(url), "ws://user:wrong@127.0.0.1:%s/auth?basic=user:p%%40ss", port);
+    assert_int_equal(wsc_connect(&c, url, NULL), WSC_EHS_STATUS);
+    assert_int_equal(wsc_conn_http_status(&c), 401);
+    assert_non_null(strstr(wsc_conn_detail(&c), "401 Unauthorized"));
+    wsc_conn_free(&c);
+}
+
+static void bearer_token_is_sent(void **state)
+{
+    (void)state;
+    struct wsc_options o;
+    itest_options(&o);
+    o.auth_bearer = "t0ken.abc";
+    struct wsc_conn c;
+    ITEST_OK(&c, wsc_connect(&c, itest_url("/auth?bearer=t0ken.abc"), &o));
+    expect_text(&c, "authorized");
+    wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS);
+    wsc_conn_free(&c);
+    o.auth_bearer = "bad\r\nX-Injected: 1";
+    assert_int_equal(wsc_connect(&c, itest_url("/auth?bearer=x"), &o), WSC_EHEADER);
+    wsc_conn_free(&c);
+}
+
+static void redirects_are_followed_only_when_asked(void **state)
+{
+    (void)state;
+    struct wsc_options o;
+    itest_options(&o);
+    struct wsc_conn c;
+    /* Off by default: the 302 is the answer. */
+    assert_int_equal(wsc_connect(&c, itest_url("/status?code=302&reason=Found&location=/echo"), &o),
+                     WSC_EHS_STATUS);
+    assert_int_equal(wsc_conn_http_status(&c), 302);
+    wsc_conn_free(&c);
+
+    o.max_redirects = 3;
+    static const char *const followed[] = {
+        "/status?code=302&reason=Found&location=/protocol",
+        "/status?code=301&reason=Moved&location=protocol",
+        "/status?code=308&reason=Permanent&location=%2Fstatus%3Fcode%3D307%26reason%3DTemp"
+        "%26location%3D%252Fprotocol",
+    };
+    for (size_t i = 0; i < sizeof(followed) / sizeof(followed[0]); i++) {
+        ITEST_OK(&c, wsc_connect(&c, itest_url("%s", followed[i]), &o));
+        expect_text(&c, "protocol=none"); /* /protocol greets with this */
+        wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS);
+        wsc_conn_free(&c);
+    }
+    /* An absolute http:// Location maps to ws://. */
+    char loc[128];
+    snprintf(loc, sizeof(loc), "/status?code=307&reason=Temp&location=http://127.0.0.1:%s/protocol",
+             getenv("WSC_TEST_PORT"));
+    ITEST_OK(&c, wsc_connect(&c, itest_url("%s", loc), &o));
+    expect_text(&c, "protocol=none");
+    wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS);
+    wsc_conn_free(&c);
+
+    /* A loop ends at the hop limit with a clear reason. */
+    assert_int_equal(wsc_connect(&c, itest_url("/status?code=302&reason=Found&location=%%2Fstatus%%3Fcode%%3D302%%26reason%%3DFound%%26location%%3D%%252Fstatus"), &o),
+                     WSC_EHS_STATUS);
+    o.max_redirects = 1;
+    wsc_conn_free(&c);
+    assert_int_equal(wsc_connect(&c, itest_url("/status?code=302&reason=Found&location=%%2Fstatus%%3Fcode%%3D302%%26reason%%3DFound%%26location%%3D%%252Fecho"), &o),
+                     WSC_EHS_STATUS);
+    assert_non_null(strstr(wsc_conn_detail(&c), "too many redirects"));
+    wsc_conn_free(&c);
+    /* A Location that is no WebSocket target is reported, not followed. */
+    assert_int_equal(wsc_connect(&c, itest_url("/status?code=302&reason=Found&location=ftp://x/"), &o),
+                     WSC_EHS_STATUS);
+    assert_non_null(strstr(wsc_conn_detail(&c), "cannot follow"));
+    wsc_conn_free(&c);
+}
+
 /* ---- protocol violations after a valid 101 ---------------------------- */
 
 struct violation {
@@ -354,6 +442,9 @@ int main(void)
         cmocka_unit_test(silent_server_times_out_the_handshake),
         cmocka_unit_test(refused_port_and_bad_url_are_reported),
         cmocka_unit_test(user_header_injection_is_refused),
+        cmocka_unit_test(url_userinfo_sends_basic_auth),
+        cmocka_unit_test(bearer_token_is_sent),
+        cmocka_unit_test(redirects_are_followed_only_when_asked),
         cmocka_unit_test(violations_fail_with_the_right_close_code),
         cmocka_unit_test(smaller_message_limit_applies_across_fragments),
         cmocka_unit_test(server_close_is_echoed_with_its_code),
