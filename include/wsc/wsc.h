@@ -135,9 +135,16 @@ struct wsc_options {
     size_t max_head;          /* response head limit; default 8192 */
     size_t max_headers;       /* response header-count limit; default 64 */
     size_t rx_buf_size;       /* connection input buffer; default 65536 */
-    size_t tx_buf_size;       /* output buffer; default 65536 */
+    size_t tx_buf_size;       /* output buffer (holds the whole request head); default 65536 */
     uint8_t *rx_buf;          /* caller memory of rx_buf_size bytes, or NULL to allocate */
     uint8_t *tx_buf;          /* caller memory of tx_buf_size bytes, or NULL to allocate */
+    /* wsc_connect_transport() only: bytes already read from the transport that
+     * belong to this connection, such as what wsc_proxy_connect() left behind
+     * the proxy's reply. They become the start of the input buffer (so at most
+     * rx_buf_size bytes; preread may point into rx_buf itself) and are parsed
+     * before the transport is read. Read only during the call. */
+    const uint8_t *preread;
+    size_t preread_len;
     const char *origin;
     const char *const *protocols;
     size_t protocol_count;
@@ -254,7 +261,10 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
  * already connected (an adopted socket, a tunnel, a test transport); the URL's
  * scheme only sets the default port left out of Host. The connection owns the
  * transport from here on and closes it in wsc_close()/wsc_conn_free(), even when
- * this call fails. Returns as wsc_connect() without the connect errors.
+ * this call fails. Bytes already read from @p tr (opt->preread, e.g. behind a
+ * proxy's CONNECT reply) are parsed before @p tr is read. Returns as
+ * wsc_connect() without the connect errors, plus WSC_ENOBUFS when preread_len
+ * exceeds the input buffer.
  */
 int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
                           const char *url, const struct wsc_options *opt);

@@ -33,6 +33,8 @@ static const struct {
     {WSC_EHEADER, "WSC_EHEADER", 0},
     {WSC_EEOF, "WSC_EEOF", 0},
     {WSC_ECLOSED, "WSC_ECLOSED", 0},
+    {WSC_ETLS, "WSC_ETLS", 0},
+    {WSC_EPROXY, "WSC_EPROXY", 0},
     {WSC_EHS_STATUS, "WSC_EHS_STATUS", 0},
     {WSC_EHS_MALFORMED, "WSC_EHS_MALFORMED", 0},
     {WSC_EHS_UPGRADE, "WSC_EHS_UPGRADE", 0},
@@ -59,8 +61,8 @@ static const struct {
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
 /* Values that are no wsc code: the fallback must answer, never NULL. */
-static const int unknown[] = {1, 2, 42, 1001, INT_MAX, -1000, -1008, -1019, -1029,
-                              -1039, -1053, -9999, INT_MIN};
+static const int unknown[] = {1, 2, 42, 1001, INT_MAX, -1000, -1018, -1019, -1029,
+                              -1039, -1099, -9999, INT_MIN};
 
 static void test_every_code_has_distinct_sentence(void **state)
 {
