@@ -79,6 +79,7 @@ extern "C" {
 #define WSC_EUTF8 (-1050)          /* 1007: invalid UTF-8 in text or reason */
 #define WSC_EMSG_TOO_BIG (-1051)   /* 1009: message exceeds max_message */
 #define WSC_EPEER_TIMEOUT (-1052)  /* 1011: peer did not answer in time */
+#define WSC_EINFLATE (-1053)       /* 1007: compressed payload is not valid DEFLATE */
 
 /** Returns a one-sentence description of any wsc error code (never NULL). */
 const char *wsc_strerror(int err);
@@ -464,8 +465,8 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
 
 /**
  * Starts a frame of @p length payload bytes: a message start (TEXT/BINARY), a
- * continuation (fin=false keeps the message open), or a control frame (PING,
- * PONG, CLOSE with fin=true and length <= 125). The header is written to the
+ * continuation (fin=false keeps the message open), or a PING/PONG control frame
+ * (fin=true, length <= 125; a close goes through wsc_session_close()). The header is written to the
  * output buffer; the payload follows through wsc_session_write().
  * Returns 0, WSC_EAGAIN if the output buffer has no room for the header (drain
  * it first), WSC_EINVAL on a bad opcode sequence or while a frame is unfinished,
@@ -524,6 +525,105 @@ static inline int wsc_session_error(const struct wsc_session *s) { return s->err
 
 /** True when the session has nothing more to send and nothing more to expect. */
 bool wsc_session_finished(const struct wsc_session *s);
+
+/* ------------------------------------------------------------------------ */
+/* permessage-deflate negotiation                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * RFC 7692 section 7: the Sec-WebSocket-Extensions offer a client sends and the
+ * check of the server's answer. Pure text processing; the compression itself is
+ * in <wsc/wsc_deflate.h> (zlib, optional). The server's answer may decline the
+ * offer by leaving the header out; the connection then runs uncompressed.
+ */
+
+/** Buffer size that holds any offer wsc_pmd_write_offer() writes, NUL included. */
+#define WSC_PMD_OFFER_MAX 128
+
+/** wsc_pmd_offer.client_max_window_bits: do not offer the parameter at all. */
+#define WSC_PMD_NOT_OFFERED 0xff
+
+/** What was agreed: how each side compresses. Defaults (15, takeover) applied. */
+struct wsc_pmd_params {
+    bool server_no_context_takeover; /* the server resets its window per message */
+    bool client_no_context_takeover; /* we reset ours per message */
+    uint8_t server_max_window_bits;  /* 8..15: the server's window, for our inflater */
+    uint8_t client_max_window_bits;  /* 9..15: our window, for our deflater */
+};
+
+/**
+ * What the client offers. Zero-initialised, it offers "permessage-deflate;
+ * client_max_window_bits": full defaults, and the server may shrink our window.
+ */
+struct wsc_pmd_offer {
+    bool client_no_context_takeover; /* promise to reset our window per message */
+    bool server_no_context_takeover; /* ask the server to reset its window */
+    /* 0 = offer the parameter without a value (the server may answer 9..15;
+     *     an answer of 8 fails the handshake, see wsc_pmd_parse_response);
+     * 9..15 = offer it with this value (we will not exceed it);
+     * WSC_PMD_NOT_OFFERED = leave it out (we compress with 15).
+     * 8 is refused: zlib cannot compress with a 256-byte window. */
+    uint8_t client_max_window_bits;
+    /* 0 = do not ask; 8..15 = ask the server to use at most this window. */
+    uint8_t server_max_window_bits;
+};
+
+/**
+ * Writes the offer, e.g. "permessage-deflate; client_max_window_bits", as the
+ * value of a Sec-WebSocket-Extensions header into @p out (NUL-terminated;
+ * WSC_PMD_OFFER_MAX bytes always suffice). Parameters appear in a fixed order.
+ * @return the length written (without the NUL); WSC_ENOBUFS if @p cap is too
+ *         small (nothing useful is written); WSC_EINVAL for a NULL @p o or a
+ *         window value out of range, including client_max_window_bits 8.
+ */
+int wsc_pmd_write_offer(const struct wsc_pmd_offer *o, char *out, size_t cap);
+
+/**
+ * Checks the server's Sec-WebSocket-Extensions value against @p o (RFC 7692
+ * 7 and 7.1, RFC 6455 9.1) and fills @p out with the agreed parameters.
+ *
+ * Call it only when the response has the header; if it has several header
+ * fields, pass their values joined with ", " (RFC 7230 3.2.2). @p value need
+ * not be NUL-terminated and is read only during the call.
+ *
+ * Accepted: exactly one extension, "permessage-deflate" (names compare
+ * exactly: neither RFC defines case folding), with parameters separated by
+ * ';' and optional whitespace around ';', '=' and ','; values as a token or a
+ * quoted-string whose unescaped text is the token (RFC 6455 9.1); empty list
+ * elements (RFC 7230 7). Rejected with WSC_EHS_EXTENSION (RFC 7692 7: "the
+ * client MUST _Fail the WebSocket Connection_"):
+ *  - no extension, another extension, or permessage-deflate twice;
+ *  - an unknown parameter, or a parameter given twice;
+ *  - a value on server_no_context_takeover or client_no_context_takeover;
+ *  - a window value missing, not 8..15, or with a leading zero ("08");
+ *  - server_no_context_takeover missing although we asked for it (7.1.1.1:
+ *    accepting that offer means echoing it);
+ *  - server_max_window_bits missing or larger than asked, when we asked (7.1.2.1);
+ *  - client_max_window_bits when we did not offer it, larger than the value we
+ *    offered, or 8 (7.1.2.2; zlib cannot honour 8, so "the client does not
+ *    support the configuration").
+ * The server may add server_no_context_takeover, client_no_context_takeover and
+ * server_max_window_bits unasked (7.1.1.1, 7.1.1.2, 7.1.2.1).
+ * Result: client_no_context_takeover is set if either side asked for it;
+ * client_max_window_bits is the response's value, else the value we offered,
+ * else 15; server_max_window_bits is the response's value, else 15.
+ * @return 0 with *out filled, WSC_EHS_EXTENSION (out untouched), or WSC_EINVAL
+ *         for NULL arguments.
+ */
+int wsc_pmd_parse_response(const struct wsc_pmd_offer *o, const char *value, size_t len,
+                           struct wsc_pmd_params *out);
+
+/**
+ * The limit to apply to the compressed (wire) size of a compressed message
+ * whose inflated size may be @p max_message: zlib's worst-case expansion for
+ * any setting (n + n/8 + n/64 + 5) plus a little slack, saturating. The inflated
+ * size is limited separately, while inflating (wsc_deflate_decompress).
+ */
+static inline uint64_t wsc_pmd_wire_limit(uint64_t max_message)
+{
+    uint64_t extra = (max_message >> 3) + (max_message >> 6) + 64;
+    return max_message > UINT64_MAX - extra ? UINT64_MAX : max_message + extra;
+}
 
 #ifdef __cplusplus
 }

@@ -649,6 +649,18 @@ int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
         close_transport(c);
         return rc;
     }
+    /* Bytes read before the connection took over the transport (the start of
+     * a proxy tunnel) are its first input, ahead of every later read. */
+    if (c->opt.preread_len) {
+        if (!c->opt.preread)
+            return failf(c, WSC_EINVAL, "preread_len is set but preread is NULL");
+        if (c->opt.preread_len > c->in_cap)
+            return failf(c, WSC_ENOBUFS,
+                         "%zu bytes read before the handshake exceed the %zu-byte input "
+                         "buffer", c->opt.preread_len, c->in_cap);
+        memmove(c->in, c->opt.preread, c->opt.preread_len); /* may overlap: rx_buf */
+        c->in_end = c->opt.preread_len;
+    }
     return open_session(c, deadline_after(c->opt.connect_timeout_ms));
 }
 
@@ -721,7 +733,7 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
                 return 0;
             if (ev->type == WSC_EV_PING) {
                 c->stats.pings_in++;
-                if (c->state == WSC_CONN_OPEN)
+                if (c->state == WSC_CONN_OPEN || c->state == WSC_CONN_CLOSING)
                     c->stats.pongs_out++;
                 trace_control(c, WSC_TRACE_RECV, "ping", ev->data, ev->len);
                 trace_control(c, WSC_TRACE_SEND, "pong", ev->data, ev->len);

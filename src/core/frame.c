@@ -90,6 +90,13 @@ int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
             need = d->hlen < 2 ? 2 : header_size(d->hbuf);
             if (d->hlen >= need)
                 break;
+            /* RFC 6455 5.2: fail on the first byte of a 64-bit length with its top
+             * bit set, before storing it, so the error offset is the same however
+             * the header was split (earlier bytes are consumed for good). */
+            if (d->hlen == 2 && (d->hbuf[1] & 0x7f) == 127 && (in[take] & 0x80)) {
+                *consumed = take;
+                return WSC_EFRAME_LEN;
+            }
             d->hbuf[d->hlen++] = in[take++];
         }
         need = d->hlen < 2 ? 2 : header_size(d->hbuf);
@@ -101,9 +108,8 @@ int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
     }
     int rc = parse_header(h, &d->header);
     if (rc != 0) {
-        /* Point at the first byte of the offending 64-bit length. */
-        size_t already = d->hlen ? d->hlen - take : 0;
-        *consumed = 2 > already ? 2 - already : 0;
+        /* Only the fast path gets here: point at the first byte of the length. */
+        *consumed = 2;
         return rc;
     }
     d->hlen = 0;

@@ -149,32 +149,78 @@ bool wsc_session_finished(const struct wsc_session *s)
 
 /* ---- receive ---------------------------------------------------------- */
 
-/* RFC 6455 5.2-5.5: everything a client checks in a server frame's header. */
-static int check_header(struct wsc_session *s, const struct wsc_frame_header *h)
+/*
+ * RFC 6455 5.1-5.5: what the first two header bytes decide. These checks run
+ * on the raw bytes before the decoder stores them, so *consumed can point at
+ * the offending byte however the header was split across reads: a byte the
+ * decoder has stored counts as consumed and cannot be handed back.
+ */
+static int check_byte0(const struct wsc_session *s, uint8_t b0)
 {
-    if (h->masked)
-        return WSC_EMASKED; /* 5.1: servers never mask */
-    if (h->rsv)
+    uint8_t op = b0 & 0x0f;
+    if (b0 & 0x70)
         return WSC_ERSV; /* 5.2: no extension negotiated */
-    uint8_t op = h->opcode;
     if (is_control(op)) {
         if (op > WSC_OP_PONG)
             return WSC_EOPCODE;
-        if (!h->fin)
+        if (!(b0 & 0x80))
             return WSC_ECONTROL_FRAG; /* 5.5 */
-        if (h->length > WSC_CONTROL_MAX)
-            return WSC_ECONTROL_LEN; /* 5.5 */
-        s->ctl_len = 0;
         return 0;
     }
     if (op > WSC_OP_BINARY)
         return WSC_EOPCODE;
-    if (op == WSC_OP_CONTINUATION) {
-        if (!s->rx_opcode)
-            return WSC_ECONTINUATION; /* 5.4 */
-    } else {
-        if (s->rx_opcode)
-            return WSC_EINTERLEAVED; /* 5.4 */
+    if (op == WSC_OP_CONTINUATION && !s->rx_opcode)
+        return WSC_ECONTINUATION; /* 5.4 */
+    if (op != WSC_OP_CONTINUATION && s->rx_opcode)
+        return WSC_EINTERLEAVED; /* 5.4 */
+    return 0;
+}
+
+static int check_byte1(uint8_t b0, uint8_t b1)
+{
+    uint8_t op = b0 & 0x0f, len7 = b1 & 0x7f;
+    if (b1 & 0x80)
+        return WSC_EMASKED; /* 5.1: servers never mask */
+    if (len7 > WSC_CONTROL_MAX && is_control(op))
+        return WSC_ECONTROL_LEN; /* 5.5 */
+    if (len7 == 1 && op == WSC_OP_CLOSE)
+        return WSC_ECLOSE_PAYLOAD; /* 5.5.1: a code takes two bytes */
+    return 0;
+}
+
+/* Checks the header bytes among in[0..len) that the decoder has not stored yet. */
+static int check_lead(const struct wsc_session *s, const uint8_t *in, size_t len,
+                      size_t *bad)
+{
+    size_t have = s->dec.hlen; /* header bytes stored by earlier calls */
+    int rc;
+    if (s->dec.in_payload || have >= 2)
+        return 0;
+    if (have == 0 && len > 0) {
+        *bad = 0;
+        if ((rc = check_byte0(s, in[0])) != 0)
+            return rc;
+    }
+    if (len > 1 - have) {
+        *bad = 1 - have;
+        return check_byte1(have ? s->dec.hbuf[0] : in[0], in[1 - have]);
+    }
+    return 0;
+}
+
+/* A complete header that passed check_lead: message state and the size limit. */
+static int check_header(struct wsc_session *s, const struct wsc_frame_header *h)
+{
+    uint8_t op = h->opcode;
+    if (is_control(op)) {
+        s->ctl_len = 0;
+        /* A close reason is validated as it arrives. Borrowing the text
+         * validator is safe: no data frame is read after a close frame. */
+        if (op == WSC_OP_CLOSE)
+            wsc_utf8_reset(&s->utf8);
+        return 0;
+    }
+    if (op != WSC_OP_CONTINUATION) {
         s->rx_opcode = op;
         s->rx_first = true;
         s->rx_msg_len = 0;
@@ -187,6 +233,31 @@ static int check_header(struct wsc_session *s, const struct wsc_frame_header *h)
     return 0;
 }
 
+/*
+ * 5.5.1 and 7.4: checks close payload bytes p[0..n) as they arrive, so that an
+ * error points at the byte that causes it (the second byte of an invalid code,
+ * the first bad byte of the reason) however the frame was split.
+ */
+static int check_close_bytes(struct wsc_session *s, const uint8_t *p, size_t n, size_t *bad)
+{
+    size_t have = s->ctl_len, skip = have < 2 ? 2 - have : 0;
+    if (have < 2 && n > 1 - have) {
+        uint16_t code = (uint16_t)(((have ? s->ctl[0] : p[0]) << 8) | p[1 - have]);
+        if (!wsc_close_code_valid(code)) {
+            *bad = 1 - have;
+            return WSC_ECLOSE_CODE;
+        }
+    }
+    if (skip < n) {
+        size_t ok = wsc_utf8_validate(&s->utf8, p + skip, n - skip);
+        if (ok < n - skip) {
+            *bad = skip + ok;
+            return WSC_EUTF8;
+        }
+    }
+    return 0;
+}
+
 /* A complete control frame is in s->ctl: act on it and describe it in *ev. */
 static int finish_control(struct wsc_session *s, uint8_t op, struct wsc_event *ev)
 {
@@ -195,8 +266,9 @@ static int finish_control(struct wsc_session *s, uint8_t op, struct wsc_event *e
     ev->len = s->ctl_len;
     if (op == WSC_OP_PING) {
         ev->type = WSC_EV_PING;
-        /* 5.5.2/5.5.3: answer with the same payload; the latest ping wins. */
-        if (!s->close_pending && !s->close_queued && s->state == WSC_SESSION_OPEN) {
+        /* 5.5.2/5.5.3: answer with the same payload (the latest ping wins)
+         * unless a close was received; having sent ours changes nothing. */
+        if (s->state == WSC_SESSION_OPEN || s->state == WSC_SESSION_CLOSE_SENT) {
             memcpy(s->pong, s->ctl, s->ctl_len);
             s->pong_len = s->ctl_len;
             s->pong_pending = true;
@@ -207,21 +279,15 @@ static int finish_control(struct wsc_session *s, uint8_t op, struct wsc_event *e
         ev->type = WSC_EV_PONG;
         return 0;
     }
-    /* 5.5.1 and 7.4: an optional code, then an optional UTF-8 reason. */
+    /* 5.5.1 and 7.4: an optional code, then an optional UTF-8 reason; the
+     * length, the code and the reason bytes were checked on the way in. */
     uint16_t code = WSC_CLOSE_NO_STATUS;
-    if (s->ctl_len == 1)
-        return WSC_ECLOSE_PAYLOAD;
     if (s->ctl_len >= 2) {
         code = (uint16_t)((s->ctl[0] << 8) | s->ctl[1]);
-        if (!wsc_close_code_valid(code))
-            return WSC_ECLOSE_CODE;
-        struct wsc_utf8 u;
-        wsc_utf8_reset(&u);
-        size_t n = s->ctl_len - 2;
-        if (wsc_utf8_validate(&u, s->ctl + 2, n) != n || !wsc_utf8_complete(&u))
-            return WSC_EUTF8;
+        if (!wsc_utf8_complete(&s->utf8))
+            return WSC_EUTF8; /* the reason ends inside a character */
         ev->data = s->ctl + 2;
-        ev->len = n;
+        ev->len = s->ctl_len - 2;
     } else {
         ev->data = s->ctl;
         ev->len = 0;
@@ -247,8 +313,13 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
         return WSC_ECLOSED;
     for (;;) {
         struct wsc_frame_event fe;
-        size_t used;
-        int rc = wsc_frame_decode(&s->dec, in + pos, len - pos, &used, &fe);
+        size_t used, bad;
+        int rc = check_lead(s, in + pos, len - pos, &bad);
+        if (rc) {
+            *consumed = pos + bad;
+            return fail(s, rc);
+        }
+        rc = wsc_frame_decode(&s->dec, in + pos, len - pos, &used, &fe);
         if (rc == WSC_EAGAIN) {
             *consumed = pos + used;
             return WSC_EAGAIN;
@@ -260,8 +331,9 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
         if (fe.type == WSC_FRAME_HEADER) {
             rc = check_header(s, &fe.header);
             if (rc) {
-                size_t end = pos + used;
-                *consumed = end > fe.header.size ? end - fe.header.size : 0;
+                /* Known once the length is complete: point at its last byte,
+                 * which this call consumed. */
+                *consumed = pos + used - 1;
                 return fail(s, rc);
             }
             pos += used;
@@ -270,6 +342,10 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
 
         uint8_t op = fe.header.opcode;
         if (is_control(op)) {
+            if (op == WSC_OP_CLOSE && (rc = check_close_bytes(s, fe.data, fe.len, &bad))) {
+                *consumed = pos + bad;
+                return fail(s, rc);
+            }
             if (fe.len)
                 memcpy(s->ctl + s->ctl_len, fe.data, fe.len);
             s->ctl_len += fe.len;
@@ -277,12 +353,15 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
             if (fe.remaining)
                 continue;
             rc = finish_control(s, op, ev);
-            *consumed = rc ? pos - s->ctl_len : pos;
+            /* Only a reason cut inside a character fails here: point at the
+             * frame's last byte, which this call consumed. */
+            *consumed = rc ? pos - 1 : pos;
             return rc ? fail(s, rc) : 0;
         }
 
         size_t n = fe.len;
         if (s->rx_opcode == WSC_OP_TEXT) {
+            struct wsc_utf8 before = s->utf8;
             size_t ok = wsc_utf8_validate(&s->utf8, fe.data, n);
             if (ok < n) {
                 /* 8.1: fail at the first invalid byte, after delivering the
@@ -296,8 +375,19 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
                 n = ok;
                 fe.remaining += fe.len - ok;
             } else if (fe.header.fin && fe.remaining == 0 && !wsc_utf8_complete(&s->utf8)) {
-                *consumed = pos + used;
-                return fail(s, WSC_EUTF8); /* truncated character at message end */
+                /* 8.1: the message ends inside a character. The last byte is
+                 * the offending one: deliver the bytes before it, then fail
+                 * there (at the end of an empty final frame, if it is one). */
+                if (n <= 1) {
+                    *consumed = pos;
+                    return fail(s, WSC_EUTF8);
+                }
+                s->utf8 = before;
+                wsc_utf8_validate(&s->utf8, fe.data, n - 1);
+                s->dec.remaining += 1;
+                s->dec.in_payload = true;
+                n -= 1;
+                fe.remaining += 1;
             }
         }
         pos += n;
