@@ -160,10 +160,14 @@ static size_t in_room(struct wsc_conn *c)
     return c->in_cap - c->in_end;
 }
 
-/* One transport read into the input buffer: 0 (bytes added), EAGAIN, EOF or error. */
-static int read_some(struct wsc_conn *c)
+/*
+ * One transport read into the input buffer: 0 (bytes added), EAGAIN, EOF or
+ * error. @p keep_place reads only into the free tail, moving nothing: a message
+ * wsc_recv() returned may point into the buffer while the caller sends it on.
+ */
+static int read_some(struct wsc_conn *c, bool keep_place)
 {
-    size_t room = in_room(c);
+    size_t room = keep_place ? c->in_cap - c->in_end : in_room(c);
     if (room == 0)
         return WSC_ENOBUFS;
     size_t got = 0;
@@ -248,7 +252,7 @@ static int fill(struct wsc_conn *c, uint64_t deadline)
     if (c->peer_eof)
         return WSC_EEOF;
     for (;;) {
-        int rc = read_some(c);
+        int rc = read_some(c, false);
         if (rc != WSC_EAGAIN)
             return rc;
         rc = run_timers(c);
@@ -286,7 +290,7 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
         if (left == 0)
             return WSC_ETIMEDOUT;
         int events = WSC_WAIT_WRITE;
-        if (!c->peer_eof && in_room(c) > 0)
+        if (!c->peer_eof && c->in_end < c->in_cap)
             events |= WSC_WAIT_READ;
         rc = c->tr.ops->wait(c->tr.ctx, events, left);
         if (rc < 0)
@@ -294,7 +298,7 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
         if (rc == 0)
             return WSC_ETIMEDOUT;
         if (rc & WSC_WAIT_READ) {
-            rc = read_some(c);
+            rc = read_some(c, true);
             if (rc && rc != WSC_EAGAIN && rc != WSC_EEOF)
                 return rc;
         }

@@ -249,8 +249,8 @@ static void redirects_are_followed_only_when_asked(void **state)
     static const char *const followed[] = {
         "/status?code=302&reason=Found&location=/protocol",
         "/status?code=301&reason=Moved&location=protocol",
-        "/status?code=308&reason=Permanent&location=%2Fstatus%3Fcode%3D307%26reason%3DTemp"
-        "%26location%3D%252Fprotocol",
+        ("/status?code=308&reason=Permanent&location=%2Fstatus%3Fcode%3D307%26reason%3DTemp"
+         "%26location%3D%252Fprotocol"),
     };
     for (size_t i = 0; i < sizeof(followed) / sizeof(followed[0]); i++) {
         ITEST_OK(&c, wsc_connect(&c, itest_url("%s", followed[i]), &o));
