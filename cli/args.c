@@ -1,6 +1,8 @@
 /* Option parsing for the wsc tool: every usage error is one line on stderr. */
 #include "args.h"
 
+#include "wsc/wsc_proxy.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@ enum {
     OPT_AUTH_BEARER,
     OPT_LOCATION,
     OPT_ALLOW_DOWNGRADE,
+    OPT_PROXY,
 };
 
 static const char short_opts[] = ":bn:H:p:vh";
@@ -44,6 +47,7 @@ static const struct option long_opts[] = {
     {"auth-bearer", required_argument, NULL, OPT_AUTH_BEARER},
     {"location", no_argument, NULL, OPT_LOCATION},
     {"allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -75,6 +79,10 @@ static const char usage_text[] =
     "                             KiB or MiB (default 16m)\n"
     "      --auth-bearer TOKEN    send 'Authorization: Bearer TOKEN' (a user:password\n"
     "                             in the URL sends Basic authorization instead)\n"
+    "      --proxy URL            HTTP CONNECT proxy http://[user:pass@]host[:port]\n"
+    "                             (default port 1080); \"\" for none. Without it,\n"
+    "                             http_proxy (ws://), https_proxy (wss://), all_proxy\n"
+    "                             and no_proxy are read as curl reads them\n"
     "      --location             follow 301/302/307/308 redirects (at most 5)\n"
     "      --allow-downgrade      let a redirect lead from wss:// to ws://\n"
     "      --ping-interval SECONDS\n"
@@ -294,6 +302,14 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
             return usage_error("the bearer token contains a control character");
         a->auth_bearer = arg;
         return CLI_ARGS_RUN;
+    case OPT_PROXY: {
+        struct wsc_proxy p;
+        const char *why = NULL;
+        if (arg[0] && wsc_proxy_parse(arg, &p, &why) != 0)
+            return usage_error("invalid --proxy: %s", why ? why : "malformed");
+        a->proxy = arg;
+        return CLI_ARGS_RUN;
+    }
     case OPT_LOCATION:
         a->follow_redirects = true;
         return CLI_ARGS_RUN;

@@ -44,6 +44,7 @@ struct cli_args {
     bool stats;             /* print counters on stderr at exit */
     bool reconnect;         /* reconnect after an abnormal loss */
     const char *auth_bearer;
+    const char *proxy;      /* --proxy; NULL = from the environment */
     bool follow_redirects;
     bool allow_downgrade;
 };

@@ -428,6 +428,8 @@ static int connect_and_run(const struct cli_args *args)
     if (args->verbose)
         opt.trace = trace;
     opt.auth_bearer = args->auth_bearer;
+    opt.proxy = args->proxy;
+    opt.proxy_from_env = true; /* like curl; no_proxy applies to --proxy too */
     opt.max_redirects = args->follow_redirects ? CLI_MAX_REDIRECTS : 0;
     opt.allow_tls_downgrade = args->allow_downgrade;
     opt.ping_interval_ms = args->ping_interval_ms;

@@ -152,6 +152,10 @@ struct wsc_options {
     size_t header_count;
     const char *auth_bearer;  /* sends "Authorization: Bearer TOKEN"; URL userinfo
                                  ("ws://user:pass@host/") sends Basic instead */
+    const char *proxy;        /* HTTP CONNECT proxy "http://[user:pass@]host[:port]"
+                                 (see wsc_proxy.h); "" = none, even from the env */
+    bool proxy_from_env;      /* without proxy: http_proxy, https_proxy, all_proxy
+                                 and no_proxy as curl reads them */
     int max_redirects;        /* follow 301/302/307/308 up to this many hops; 0 = off */
     bool allow_tls_downgrade; /* let a redirect lead from wss:// to ws:// */
     bool report_control;      /* wsc_recv() also returns PING/PONG events */

@@ -13,6 +13,7 @@
 
 #include "core/wsc_internal.h"
 #include "wsc/wsc.h"
+#include "wsc/wsc_proxy.h"
 
 #define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
 
@@ -35,12 +36,6 @@ static void *mem_alloc(struct wsc_conn *c, size_t n)
     return a->malloc ? a->malloc(a->user, n) : malloc(n);
 }
 
-static void *mem_realloc(struct wsc_conn *c, void *p, size_t n)
-{
-    const struct wsc_allocator *a = &c->opt.alloc;
-    return a->realloc ? a->realloc(a->user, p, n) : realloc(p, n);
-}
-
 static void mem_free(struct wsc_conn *c, void *p)
 {
     const struct wsc_allocator *a = &c->opt.alloc;
@@ -50,6 +45,24 @@ static void mem_free(struct wsc_conn *c, void *p)
         a->free(a->user, p);
     else
         free(p);
+}
+
+/* Grows @p p (of which @p used bytes matter) to @p n bytes. Without a realloc
+ * hook, a block from the malloc hook must not reach the C library's realloc,
+ * nor a block of the C library's the free hook: move it within the hooks. */
+static void *mem_realloc(struct wsc_conn *c, void *p, size_t used, size_t n)
+{
+    const struct wsc_allocator *a = &c->opt.alloc;
+    if (a->realloc)
+        return a->realloc(a->user, p, n);
+    if (!a->malloc)
+        return realloc(p, n);
+    void *q = a->malloc(a->user, n);
+    if (q && p) {
+        memcpy(q, p, used);
+        mem_free(c, p);
+    }
+    return q;
 }
 
 static void set_state(struct wsc_conn *c, enum wsc_conn_state st)
@@ -575,6 +588,47 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
     return 0;
 }
 
+/* Which proxy, if any: the explicit one, else the environment when asked. */
+static int choose_proxy(struct wsc_conn *c, struct wsc_proxy *px, bool *use)
+{
+    const char *why = NULL;
+    *use = false;
+    if (c->opt.proxy && c->opt.proxy[0]) {
+        if (wsc_proxy_parse(c->opt.proxy, px, &why))
+            return failf(c, WSC_EURL, "invalid proxy: %s", why ? why : "?");
+        const char *no_proxy = getenv("no_proxy");
+        if (!no_proxy || !no_proxy[0])
+            no_proxy = getenv("NO_PROXY");
+        *use = !c->opt.proxy_from_env || !wsc_proxy_bypass(no_proxy, c->url.host, c->url.port);
+        return 0;
+    }
+    if (c->opt.proxy || !c->opt.proxy_from_env)
+        return 0;
+    int rc = wsc_proxy_from_env(&c->url, getenv, px, &why);
+    if (rc < 0)
+        return failf(c, WSC_EURL, "invalid %s: %s", px->source ? px->source : "proxy variable",
+                     why ? why : "?");
+    *use = rc == 1;
+    return 0;
+}
+
+static int tcp_to(struct wsc_conn *c, const char *what, const char *host, bool ipv6,
+                  uint16_t port, uint64_t deadline)
+{
+    int rc = wsc_tcp_connect(&c->tcp, host, port, ms_left(deadline));
+    if (rc) {
+        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
+                          : rc == WSC_ETIMEDOUT  ? "timed out"
+                          : rc == WSC_ERESOLVE   ? "host name not found"
+                                                 : wsc_strerror(rc);
+        return failf(c, rc, "cannot connect to %s%s%s%s:%u: %s", what, ipv6 ? "[" : "", host,
+                     ipv6 ? "]" : "", port, why);
+    }
+    wsc_tcp_transport(&c->tcp, &c->tr);
+    c->tr_open = true;
+    return 0;
+}
+
 static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
     int rc = prepare(c, url, opt);
@@ -582,21 +636,30 @@ static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_op
         return rc;
     if (c->url.tls)
         return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
+    struct wsc_proxy px;
+    bool use_proxy;
+    if ((rc = choose_proxy(c, &px, &use_proxy)) != 0)
+        return rc;
 
     uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
     set_state(c, WSC_CONN_CONNECTING);
-    rc = wsc_tcp_connect(&c->tcp, c->url.host, c->url.port, c->opt.connect_timeout_ms);
-    if (rc) {
-        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
-                          : rc == WSC_ETIMEDOUT  ? "timed out"
-                          : rc == WSC_ERESOLVE   ? "host name not found"
-                                                 : wsc_strerror(rc);
-        return failf(c, rc, "cannot connect to %s%s%s:%u: %s", c->url.ipv6 ? "[" : "",
-                     c->url.host, c->url.ipv6 ? "]" : "", c->url.port, why);
+    if (!use_proxy)
+        rc = tcp_to(c, "", c->url.host, c->url.ipv6, c->url.port, deadline);
+    else if ((rc = tcp_to(c, "proxy ", px.host, px.ipv6, px.port, deadline)) == 0) {
+        trace(c, WSC_TRACE_REQUEST, "CONNECT %s:%u via proxy %s:%u%s%s", c->url.host,
+              c->url.port, px.host, px.port, px.source ? " from " : "",
+              px.source ? px.source : "");
+        char detail[WSC_ERROR_DETAIL_MAX];
+        size_t left = 0;
+        rc = wsc_proxy_connect(&c->tr, &px, c->url.host, c->url.ipv6, c->url.port, c->in,
+                               c->in_cap, &left, ms_left(deadline), detail, sizeof(detail));
+        if (rc)
+            return failf(c, rc, "%s", detail[0] ? detail : wsc_strerror(rc));
+        /* What followed the proxy's reply is the start of the tunnel: keep it. */
+        c->in_start = 0;
+        c->in_end = left;
     }
-    wsc_tcp_transport(&c->tcp, &c->tr);
-    c->tr_open = true;
-    return open_session(c, deadline);
+    return rc ? rc : open_session(c, deadline);
 }
 
 static bool is_redirect(int status)
@@ -794,7 +857,7 @@ static int append_message(struct wsc_conn *c, const uint8_t *p, size_t n)
         size_t cap = c->msg_cap ? c->msg_cap : 4096;
         while (cap - c->msg_len < n)
             cap *= 2;
-        uint8_t *m = mem_realloc(c, c->msg, cap);
+        uint8_t *m = mem_realloc(c, c->msg, c->msg_len, cap);
         if (!m)
             return WSC_ENOMEM;
         c->msg = m;
