@@ -93,7 +93,8 @@ void wsc_platform_sleep_ms(int ms);
 /* Blocking API                                                              */
 /* ------------------------------------------------------------------------ */
 
-/** Allocator hooks; any NULL member falls back to the C library. */
+/** Allocator hooks: malloc and free are set together (else WSC_EINVAL) or both
+ *  left NULL for the C library; without realloc, growing uses malloc + free. */
 struct wsc_allocator {
     void *(*malloc)(void *user, size_t size);
     void *(*realloc)(void *user, void *ptr, size_t size);
@@ -307,6 +308,20 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms);
  * messages of any size in bounded memory. Same returns as wsc_recv().
  */
 int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *ch,
+                   int timeout_ms);
+
+/**
+ * Receives the next event without reassembling or copying, for front ends that
+ * stream frame by frame (the Zephyr layer): a DATA chunk of at most @p max_len
+ * bytes of one frame (an empty frame gives one empty chunk; remaining and
+ * frame_fin describe the frame), or a PING or PONG whatever report_control
+ * says (a ping's pong is already sent, or queued if the socket was full).
+ * ev->data points into the connection and is valid until the next call on
+ * @p c. Returns 0, WSC_EINVAL (max_len 0), or as wsc_recv(): WSC_ETIMEDOUT,
+ * WSC_ECLOSED once the peer's close arrived (see wsc_conn_close_code() and
+ * wsc_conn_close_reason()), a peer violation, WSC_EEOF, WSC_ENOTCONN...
+ */
+int wsc_recv_event(struct wsc_conn *c, struct wsc_event *ev, size_t max_len,
                    int timeout_ms);
 
 /** Sends whatever output is queued (pongs, close replies) within @p timeout_ms. */

@@ -538,7 +538,7 @@ bool wsc_session_finished(const struct wsc_session *s);
  */
 
 /** Buffer size that holds any offer wsc_pmd_write_offer() writes, NUL included. */
-#define WSC_PMD_OFFER_MAX 128
+#define WSC_PMD_OFFER_MAX 160 /* the longest offer is 128 characters */
 
 /** wsc_pmd_offer.client_max_window_bits: do not offer the parameter at all. */
 #define WSC_PMD_NOT_OFFERED 0xff
@@ -624,6 +624,102 @@ static inline uint64_t wsc_pmd_wire_limit(uint64_t max_message)
     uint64_t extra = (max_message >> 3) + (max_message >> 6) + 64;
     return max_message > UINT64_MAX - extra ? UINT64_MAX : max_message + extra;
 }
+
+/* ------------------------------------------------------------------------ */
+/* HTTP/1.1 response bodies                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The body decoder for an HTTP client built on wsc_handshake_parse() used as a
+ * plain response-head parser (wsc_handshake_init() with a NULL request). It
+ * decodes Content-Length, chunked (RFC 9112 7.1) and close-delimited bodies
+ * from any split of the input, reports body bytes as spans of the input (the
+ * chunk framing removed), and stops exactly at the end of the body: bytes
+ * after it (the next response, or a new protocol) are never consumed.
+ */
+
+#define WSC_EHTTP_LENGTH (-1060)    /* invalid or conflicting Content-Length */
+#define WSC_EHTTP_CHUNK (-1061)     /* malformed chunked transfer coding */
+#define WSC_EHTTP_TRUNCATED (-1062) /* the stream ended inside the body */
+#define WSC_EHTTP_TOO_LARGE (-1063) /* a chunk line or the trailers exceed the limit */
+
+#define WSC_HTTP_CHUNK_LINE_MAX 4096 /* chunk-size line with its extensions */
+#define WSC_HTTP_TRAILER_MAX 8192    /* the whole trailer section */
+
+/** How the end of a response body is found (RFC 9112 6.3). */
+enum wsc_http_body_mode {
+    WSC_HTTP_BODY_NONE,    /* no body: HEAD, 1xx, 204, 304 */
+    WSC_HTTP_BODY_LENGTH,  /* exactly Content-Length bytes */
+    WSC_HTTP_BODY_CHUNKED, /* chunked transfer coding */
+    WSC_HTTP_BODY_CLOSE,   /* everything until the connection closes */
+};
+
+enum wsc_http_body_event_type {
+    WSC_HTTP_BODY_DATA,           /* body bytes: data/len point into the input */
+    WSC_HTTP_BODY_CHUNK_HEADER,   /* a chunk-size line; chunk_size set (0: last chunk) */
+    WSC_HTTP_BODY_CHUNK_COMPLETE, /* a chunk ended (the last one: after its trailers) */
+    WSC_HTTP_BODY_END,            /* the body is complete */
+};
+
+struct wsc_http_body_event {
+    enum wsc_http_body_event_type type;
+    const uint8_t *data; /* DATA: valid as long as the input is */
+    size_t len;
+    uint64_t chunk_size; /* CHUNK_HEADER */
+};
+
+/** Body decoder state in caller memory; set up with wsc_http_body_init(). */
+struct wsc_http_body {
+    /* private */
+    uint8_t mode;
+    uint8_t state;
+    uint8_t digits;      /* hex digits of the chunk size so far */
+    uint64_t remaining;  /* body (LENGTH) or chunk (CHUNKED) bytes still to come */
+    uint64_t chunk_size; /* the chunk size being read */
+    size_t line_len;     /* bytes of the current chunk-size line */
+    size_t trailer_len;  /* bytes of the trailer section so far */
+    int error;
+};
+
+/**
+ * Chooses the body mode of a response whose head @p hs has parsed (RFC 9112
+ * 6.3): none for a response to HEAD (@p head_request) and for 1xx, 204 and 304;
+ * chunked when the final transfer coding is chunked; close-delimited for any
+ * other Transfer-Encoding (which overrides Content-Length); Content-Length when
+ * present (a list of identical values counts as one); close-delimited
+ * otherwise. A 101 or a 2xx to CONNECT ends HTTP: the caller decides that.
+ * Returns 0 with *mode and *length (LENGTH only) set, or WSC_EHTTP_LENGTH for
+ * a Content-Length that is not a decimal number or that conflicts with another.
+ */
+int wsc_http_body_mode_for(const struct wsc_handshake *hs, bool head_request,
+                           enum wsc_http_body_mode *mode, uint64_t *length);
+
+/** Prepares @p b for one body. @p length is used in LENGTH mode. Returns 0 or WSC_EINVAL. */
+int wsc_http_body_init(struct wsc_http_body *b, enum wsc_http_body_mode mode,
+                       uint64_t length);
+
+/**
+ * Decodes body bytes in[0..len), accepting any split (one byte per call
+ * included). Returns 0 with *ev set: DATA (a span of the input, never empty),
+ * CHUNK_HEADER, CHUNK_COMPLETE, or END once the body is complete (END consumes
+ * nothing more and is returned again by every later call, so in[*consumed..len)
+ * is what follows the body); WSC_EAGAIN when all input was consumed without an
+ * event; or WSC_EHTTP_CHUNK / WSC_EHTTP_TOO_LARGE with *consumed at the
+ * offending byte (every later call returns the same error). *consumed is set
+ * on every return. Chunk extensions and trailer fields are checked for
+ * syntax and size, then skipped.
+ */
+int wsc_http_body_decode(struct wsc_http_body *b, const uint8_t *in, size_t len,
+                         size_t *consumed, struct wsc_http_body_event *ev);
+
+/**
+ * Reports the end of the stream. Returns 0 with an END event when the body is
+ * complete (a close-delimited body always is), or WSC_EHTTP_TRUNCATED.
+ */
+int wsc_http_body_eof(struct wsc_http_body *b, struct wsc_http_body_event *ev);
+
+/** True once the decoder has reached the end of the body. */
+bool wsc_http_body_done(const struct wsc_http_body *b);
 
 #ifdef __cplusplus
 }

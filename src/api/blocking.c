@@ -541,6 +541,11 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     else
         wsc_options_init(&c->opt);
     apply_defaults(&c->opt);
+    /* A block from one heap must never reach the other's free. */
+    if (!c->opt.alloc.malloc != !c->opt.alloc.free) {
+        memset(&c->opt.alloc, 0, sizeof(c->opt.alloc));
+        return failf(c, WSC_EINVAL, "allocator hooks: set malloc and free together");
+    }
     if (!url)
         return failf(c, WSC_EINVAL, "no URL given");
     if (wsc_url_parse(url, &c->url))
@@ -779,11 +784,11 @@ static int protocol_failure(struct wsc_conn *c, int rc, uint64_t deadline)
 }
 
 /*
- * Returns the next DATA event (or PING/PONG with report_control), answering
+ * Returns the next DATA event (or PING/PONG with @p want_control), answering
  * control frames on the way. @p max_len bounds a DATA chunk.
  */
-static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
-                      struct wsc_event *ev)
+static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
+                      uint64_t deadline, struct wsc_event *ev)
 {
     if (c->state == WSC_CONN_FAILED)
         return c->error;
@@ -829,7 +834,7 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
                 finish_close(c, deadline);
                 return WSC_ECLOSED;
             }
-            if (c->opt.report_control)
+            if (want_control)
                 return 0;
             continue;
         }
@@ -839,6 +844,11 @@ static int next_event(struct wsc_conn *c, size_t max_len, uint64_t deadline,
         }
         if (rc != WSC_EAGAIN)
             return protocol_failure(c, rc, deadline);
+        /* A max_len below what is buffered showed the session only part of it
+         * (say half a frame header): the rest is still here, so decode it
+         * before waiting for the transport, which may have nothing more. */
+        if (c->in_start < c->in_end)
+            continue;
         /* Everything buffered is consumed; only now read the transport again. */
         int frc = flush_session(c, wsc_platform_now_ms());
         if (frc && frc != WSC_ETIMEDOUT)
@@ -876,7 +886,7 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
     uint64_t deadline = deadline_after(timeout_ms);
     for (;;) {
         struct wsc_event ev;
-        int rc = next_event(c, SIZE_MAX, deadline, &ev);
+        int rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
         if (rc)
             return rc;
         if (ev.type != WSC_EV_DATA) {
@@ -897,7 +907,8 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
             return 0;
         }
         if (append_message(c, ev.data, ev.len))
-            return failf(c, WSC_ENOMEM, "out of memory reassembling a %llu-byte message",
+            return failf(c, WSC_ENOMEM,
+                         "out of memory reassembling a message (%llu bytes received so far)",
                          (unsigned long long)(c->msg_len + ev.len));
         if (ev.fin) {
             m->opcode = ev.opcode;
@@ -919,7 +930,7 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
     uint64_t deadline = deadline_after(timeout_ms);
     for (;;) {
         struct wsc_event ev;
-        int rc = next_event(c, cap, deadline, &ev);
+        int rc = next_event(c, cap, false, deadline, &ev);
         if (rc)
             return rc;
         if (ev.type != WSC_EV_DATA)
@@ -939,6 +950,19 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
         c->stats.messages_in += ev.fin;
         return 0;
     }
+}
+
+int wsc_recv_event(struct wsc_conn *c, struct wsc_event *ev, size_t max_len,
+                   int timeout_ms)
+{
+    if (!c || !ev || max_len == 0)
+        return WSC_EINVAL;
+    int rc = next_event(c, max_len, true, deadline_after(timeout_ms), ev);
+    if (rc == 0 && ev->type == WSC_EV_DATA) {
+        c->stats.payload_in += ev->len;
+        c->stats.messages_in += ev->fin;
+    }
+    return rc;
 }
 
 /* ---- send ------------------------------------------------------------- */
@@ -1066,7 +1090,7 @@ int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout
     /* Wait for the peer's close; data arriving meanwhile is dropped. */
     for (;;) {
         struct wsc_event ev;
-        int rc = next_event(c, SIZE_MAX, deadline, &ev);
+        int rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
         if (rc == WSC_ECLOSED)
             return 0;
         if (rc == WSC_ETIMEDOUT)

@@ -42,11 +42,12 @@ int wsc_reconnect(struct wsc_conn *c, const struct wsc_reconnect *policy)
         wsc_reconnect_init(&defaults);
         policy = &defaults;
     }
-    /* Rebuild the URL from its parts; userinfo never reaches the request. */
-    static const size_t cap = WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32;
-    char url[WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32];
-    snprintf(url, cap, "%s://%s%s%s:%u%s", c->url.tls ? "wss" : "ws", c->url.ipv6 ? "[" : "",
-             c->url.host, c->url.ipv6 ? "]" : "", c->url.port, c->url.resource);
+    /* Rebuild the URL from its parts, userinfo (Basic credentials) included. */
+    static const size_t cap = WSC_URL_USERINFO_MAX + WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32;
+    char url[WSC_URL_USERINFO_MAX + WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32];
+    snprintf(url, cap, "%s://%s%s%s%s%s:%u%s", c->url.tls ? "wss" : "ws", c->url.userinfo,
+             c->url.userinfo[0] ? "@" : "", c->url.ipv6 ? "[" : "", c->url.host,
+             c->url.ipv6 ? "]" : "", c->url.port, c->url.resource);
     struct wsc_options opt = c->opt;
     struct wsc_stats stats = c->stats;
     int rc = WSC_ECONNECT;

@@ -94,6 +94,19 @@ const char *wsc_strerror(int err)
         return "the server sent a message larger than the configured maximum";
     case WSC_EPEER_TIMEOUT:
         return "the server did not respond in time";
+
+    case WSC_EHTTP_LENGTH:
+        return "the HTTP response has an invalid or conflicting Content-Length";
+    case WSC_EHTTP_CHUNK:
+        return "the HTTP response body has malformed chunked transfer coding "
+               "(RFC 9112 7.1)";
+    case WSC_EHTTP_TRUNCATED:
+        return "the connection ended before the end of the HTTP response body";
+    case WSC_EHTTP_TOO_LARGE:
+        return "an HTTP chunk-size line or trailer section exceeds its size limit";
+    case WSC_EINFLATE:
+        return "the server sent a compressed message that is not valid DEFLATE data "
+               "(RFC 7692 7.2.2)";
     default:
         return "unknown error";
     }
@@ -116,6 +129,10 @@ uint16_t wsc_error_close_code(int err)
         return WSC_CLOSE_PROTOCOL;
     /* 1007: data inconsistent with the message type (non-UTF-8 text, 8.1). */
     case WSC_EUTF8:
+    /* RFC 7692 only says to fail the connection; undecodable DEFLATE is
+     * "data within a message that was not consistent with the type of the
+     * message", 1007's meaning in RFC 6455 7.4.1. */
+    case WSC_EINFLATE:
         return WSC_CLOSE_INVALID_DATA;
     /* 1009: a message too big to process. */
     case WSC_EMSG_TOO_BIG:
