@@ -221,6 +221,8 @@ struct wsc_conn {
     char close_reason[WSC_CONTROL_MAX];
     size_t close_reason_len;
     struct wsc_stats stats;
+    uint8_t mask_pool[128];    /* CSPRNG bytes for mask keys, drawn in batches */
+    size_t mask_pool_left;
     uint64_t last_rx_ms;       /* keepalive: last byte received */
     uint64_t ping_sent_ms;     /* keepalive: last ping we sent */
     uint64_t ping_sent_us;     /* the same, for the round-trip time */

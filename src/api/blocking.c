@@ -573,6 +573,30 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     return 0;
 }
 
+/*
+ * Mask keys for the session, 32 frames' worth per call to the CSPRNG: one
+ * getrandom() per small message was a sixth of the cost of sending it. The
+ * pool lives in the connection (not a static), so threads and connections
+ * never share keys; the handshake nonce is drawn directly.
+ */
+static int pooled_random(void *user, uint8_t *buf, size_t len)
+{
+    struct wsc_conn *c = user;
+    if (len > sizeof(c->mask_pool))
+        return c->opt.random(c->opt.random_user, buf, len);
+    if (c->mask_pool_left < len) {
+        int rc = c->opt.random(c->opt.random_user, c->mask_pool, sizeof(c->mask_pool));
+        if (rc)
+            return rc;
+        c->mask_pool_left = sizeof(c->mask_pool);
+    }
+    memcpy(buf, c->mask_pool + sizeof(c->mask_pool) - c->mask_pool_left, len);
+    /* Used bytes are wiped: a key must not be readable after its frame. */
+    memset(c->mask_pool + sizeof(c->mask_pool) - c->mask_pool_left, 0, len);
+    c->mask_pool_left -= len;
+    return 0;
+}
+
 /* The transport is up: handshake, then open the session. */
 static int open_session(struct wsc_conn *c, uint64_t deadline)
 {
@@ -583,8 +607,8 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
         .max_message = c->opt.max_message,
         .out_buf = c->out,
         .out_cap = c->out_cap,
-        .random = c->opt.random,
-        .random_user = c->opt.random_user,
+        .random = pooled_random,
+        .random_user = c,
     };
     if (wsc_session_init(&c->session, &sc))
         return failf(c, WSC_EINVAL, "invalid session parameters");
