@@ -1,6 +1,7 @@
 /* Option parsing for the wsc tool: every usage error is one line on stderr. */
 #include "args.h"
 
+#include "wsc/wsc_deflate.h"
 #include "wsc/wsc_proxy.h"
 
 #include <errno.h>
@@ -27,6 +28,12 @@ enum {
     OPT_LOCATION,
     OPT_ALLOW_DOWNGRADE,
     OPT_PROXY,
+    OPT_COMPRESS,
+    OPT_CACERT,
+    OPT_CAPATH,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_INSECURE,
 };
 
 static const char short_opts[] = ":bn:H:p:vh";
@@ -48,6 +55,12 @@ static const struct option long_opts[] = {
     {"location", no_argument, NULL, OPT_LOCATION},
     {"allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE},
     {"proxy", required_argument, NULL, OPT_PROXY},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"capath", required_argument, NULL, OPT_CAPATH},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"compress", no_argument, NULL, OPT_COMPRESS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -76,9 +89,19 @@ static const char usage_text[] =
     "                             limit for connecting and the handshake\n"
     "                             (fractions allowed; default 10)\n"
     "      --max-message BYTES    largest message accepted; suffix k or m for\n"
-    "                             KiB or MiB (default 16m)\n"
+    "                             KiB or MiB (default 16m); for a compressed\n"
+    "                             message, its size once decompressed\n"
+    "      --compress             offer permessage-deflate compression (RFC 7692);\n"
+    "                             used only if the server accepts (-v shows it)\n"
     "      --auth-bearer TOKEN    send 'Authorization: Bearer TOKEN' (a user:password\n"
     "                             in the URL sends Basic authorization instead)\n"
+    "      --cacert FILE          wss://: trust the CAs in this PEM file instead of\n"
+    "                             the system store\n"
+    "      --capath DIR           wss://: a directory of CA certificates\n"
+    "      --cert FILE            wss://: client certificate (PEM) for mutual TLS\n"
+    "      --key FILE             its private key (PEM; default: in --cert)\n"
+    "      --insecure             wss://: do NOT verify the server's certificate or\n"
+    "                             host name (prints a warning)\n"
     "      --proxy URL            HTTP CONNECT proxy http://[user:pass@]host[:port]\n"
     "                             (default port 1080); \"\" for none. Without it,\n"
     "                             http_proxy (ws://), https_proxy (wss://), all_proxy\n"
@@ -96,16 +119,20 @@ static const char usage_text[] =
     "                             exponential backoff (0.5 s doubling to 30 s, up to\n"
     "                             10 attempts); stdin is not read while disconnected\n"
     "  -v, --verbose              show the handshake and control frames on\n"
-    "                             standard error ('> ' sent, '< ' received)\n"
+    "                             standard error ('> ' sent, '< ' received) and,\n"
+    "                             with --compress, the agreed compression ('* ')\n"
     "  -h, --help                 show this help and exit\n"
     "      --version              show the version and exit\n"
-    "\n"
+    "\n";
+
+/* In two parts: C11 promises only 4095-byte string literals. */
+static const char usage_exit_text[] =
     "Exit status:\n"
     "  0  the connection was closed normally\n"
     "  1  other error (standard input/output error, out of memory, ...)\n"
     "  2  usage error (bad option, header or URL)\n"
-    "  3  cannot connect (name resolution or TCP connect failed, or wss:// in a\n"
-    "     build without TLS)\n"
+    "  3  cannot connect: name resolution, TCP connect, the proxy, or TLS (e.g. a\n"
+    "     certificate that does not verify; wss:// in a build without TLS)\n"
     "  4  the opening handshake failed (not 101, invalid response, bad header)\n"
     "  5  the server violated the WebSocket protocol\n"
     "  6  timeout (connect, handshake, waiting for the server's close reply) or\n"
@@ -310,8 +337,28 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
         a->proxy = arg;
         return CLI_ARGS_RUN;
     }
+    case OPT_CACERT:
+        a->tls.ca_file = arg;
+        return CLI_ARGS_RUN;
+    case OPT_CAPATH:
+        a->tls.ca_path = arg;
+        return CLI_ARGS_RUN;
+    case OPT_CERT:
+        a->tls.cert_file = arg;
+        return CLI_ARGS_RUN;
+    case OPT_KEY:
+        a->tls.key_file = arg;
+        return CLI_ARGS_RUN;
+    case OPT_INSECURE:
+        a->tls.insecure = true;
+        return CLI_ARGS_RUN;
     case OPT_LOCATION:
         a->follow_redirects = true;
+        return CLI_ARGS_RUN;
+    case OPT_COMPRESS:
+        if (!wsc_deflate_available())
+            return usage_error("--compress is not available: wsc was built without zlib");
+        a->compress = true;
         return CLI_ARGS_RUN;
     case OPT_ALLOW_DOWNGRADE:
         a->allow_downgrade = true;
@@ -321,6 +368,7 @@ static int handle_option(int ch, const char *arg, struct cli_args *a)
         return CLI_ARGS_RUN;
     case 'h':
         fputs(usage_text, stdout);
+        fputs(usage_exit_text, stdout);
         return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
     case OPT_VERSION:
         puts("wsc " WSC_VERSION);

@@ -45,8 +45,10 @@ struct cli_args {
     bool reconnect;         /* reconnect after an abnormal loss */
     const char *auth_bearer;
     const char *proxy;      /* --proxy; NULL = from the environment */
+    struct wsc_tls_options tls; /* --cacert, --capath, --cert, --key, --insecure */
     bool follow_redirects;
     bool allow_downgrade;
+    bool compress;          /* --compress: offer permessage-deflate */
 };
 
 /**

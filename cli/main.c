@@ -408,7 +408,30 @@ static void print_stats(const struct wsc_conn *c)
             (unsigned)st.reconnects);
     if (st.last_rtt_us >= 0)
         fprintf(stderr, "; last rtt %.3f ms", (double)st.last_rtt_us / 1000.0);
+    if (st.compressed_in || st.compressed_out)
+        fprintf(
+            stderr,
+            "; compressed payload bytes in %llu (%llu inflated) out %llu (%llu deflated)",
+            (unsigned long long)st.compressed_in, (unsigned long long)st.uncompressed_in,
+            (unsigned long long)st.compressed_out, (unsigned long long)st.uncompressed_out);
     fputc('\n', stderr);
+}
+
+/* -v: what the compression negotiation gave, after the response head's trace. */
+static void trace_extension(const struct wsc_conn *c)
+{
+    const struct wsc_pmd_params *p = wsc_conn_deflate(c);
+    if (p == NULL) {
+        fputs("* compression: none (the server declined permessage-deflate)\n", stderr);
+        return;
+    }
+    fprintf(stderr,
+            "* compression: permessage-deflate; server_max_window_bits=%u%s; "
+            "client_max_window_bits=%u%s\n",
+            p->server_max_window_bits,
+            p->server_no_context_takeover ? "; server_no_context_takeover" : "",
+            p->client_max_window_bits,
+            p->client_no_context_takeover ? "; client_no_context_takeover" : "");
 }
 
 static int connect_and_run(const struct cli_args *args)
@@ -429,17 +452,25 @@ static int connect_and_run(const struct cli_args *args)
         opt.trace = trace;
     opt.auth_bearer = args->auth_bearer;
     opt.proxy = args->proxy;
+    opt.tls = args->tls;
+    if (args->tls.insecure && args->url.tls)
+        fputs("wsc: warning: --insecure: the server's certificate and host name are not "
+              "verified\n",
+              stderr);
     opt.proxy_from_env = true; /* like curl; no_proxy applies to --proxy too */
     opt.max_redirects = args->follow_redirects ? CLI_MAX_REDIRECTS : 0;
     opt.allow_tls_downgrade = args->allow_downgrade;
     opt.ping_interval_ms = args->ping_interval_ms;
     opt.pong_timeout_ms = args->pong_timeout_ms;
+    opt.compress = args->compress;
 
     static struct client cl; /* the connection struct is large; keep it off the stack */
     memset(&cl, 0, sizeof(cl));
     cl.args = args;
     cl.stdin_open = !args->no_stdin;
     int rc = wsc_connect(&cl.conn, args->url_text, &opt);
+    if (rc == 0 && args->verbose && args->compress)
+        trace_extension(&cl.conn);
     rc = rc == 0 ? run(&cl) : connect_failed(&cl, rc);
     if (args->stats)
         print_stats(&cl.conn);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wsc needs to build and test, if any is missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev python3
-      python3-websockets libwebsockets-dev libwslay-dev gnuplot-nox valgrind)
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev zlib1g-dev python3
+      python3-websockets libwebsockets-dev libwslay-dev gnuplot-nox valgrind libssl-dev
+      libmbedtls-dev openssl ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds wsc twice (release, then ASan+UBSan) and runs the whole test suite on each:
-# unit tests, and integration tests against real servers started on 127.0.0.1.
+# unit tests, and integration tests against real servers started on 127.0.0.1; then
+# the TLS tests once more with the mbedTLS backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,3 +17,9 @@ for variant in release sanitize; do
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600
 done
+# The TLS suite again with the embedded backend (mbedTLS instead of OpenSSL).
+echo "== mbedtls build =="
+cmake -S . -B build-test-mbedtls -DWSC_TLS=mbedtls -DWSC_BUILD_BENCH=OFF >/dev/null
+cmake --build build-test-mbedtls -j"$jobs" >/dev/null
+echo "== mbedtls tests (label tls) =="
+ctest --test-dir build-test-mbedtls --output-on-failure -j"$jobs" --timeout 600 -L tls

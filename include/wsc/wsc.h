@@ -93,6 +93,20 @@ void wsc_platform_sleep_ms(int ms);
 /* Blocking API                                                              */
 /* ------------------------------------------------------------------------ */
 
+/** TLS settings for wss:// (see wsc_tls.h). Verification is on by default. */
+struct wsc_tls_options {
+    /* PEM CA bundle; NULL (with ca_path NULL) = the system trust store:
+     * OpenSSL's default paths, or for mbedTLS $SSL_CERT_FILE or the first
+     * bundle found in the usual places (/etc/ssl/certs/ca-certificates.crt...). */
+    const char *ca_file;
+    /* Directory of CA certificates, or NULL: OpenSSL looks them up by subject
+     * hash (<hash>.0, see "openssl rehash"); mbedTLS loads every file in it. */
+    const char *ca_path;
+    const char *cert_file; /* client certificate chain (mutual TLS), PEM, or NULL */
+    const char *key_file;  /* its private key, PEM, unencrypted; NULL = in cert_file */
+    bool insecure; /* skip certificate AND host-name verification (explicit opt-in) */
+};
+
 /** Allocator hooks: malloc and free are set together (else WSC_EINVAL) or both
  *  left NULL for the C library; without realloc, growing uses malloc + free. */
 struct wsc_allocator {
@@ -124,6 +138,8 @@ enum wsc_conn_state {
 };
 
 struct wsc_conn;
+struct wsc_tls;
+struct wsc_deflate; /* <wsc/wsc_deflate.h> */
 
 /** Called on every state change; @p c may be inspected (state, error, close
  *  codes, stats) but not used for I/O from inside the callback. */
@@ -151,6 +167,7 @@ struct wsc_options {
     size_t protocol_count;
     const struct wsc_header *headers;
     size_t header_count;
+    struct wsc_tls_options tls; /* wss://: CA, client certificate, insecure */
     const char *auth_bearer;  /* sends "Authorization: Bearer TOKEN"; URL userinfo
                                  ("ws://user:pass@host/") sends Basic instead */
     const char *proxy;        /* HTTP CONNECT proxy "http://[user:pass@]host[:port]"
@@ -160,6 +177,19 @@ struct wsc_options {
     int max_redirects;        /* follow 301/302/307/308 up to this many hops; 0 = off */
     bool allow_tls_downgrade; /* let a redirect lead from wss:// to ws:// */
     bool report_control;      /* wsc_recv() also returns PING/PONG events */
+    /* permessage-deflate (RFC 7692), off by default. With compress set, the
+     * request offers deflate_offer (all zero: "permessage-deflate;
+     * client_max_window_bits", zlib's defaults); a build without zlib fails
+     * wsc_connect() with WSC_EINVAL. The server may decline: then messages
+     * flow uncompressed (wsc_conn_deflate() says what was agreed). Received
+     * compressed messages are inflated (max_message bounds the inflated size,
+     * checked while inflating: 1009 when exceeded) and their text checked as
+     * UTF-8; sent messages are compressed, except whole messages shorter than
+     * compress_min bytes (default 0: every message), which go out as they
+     * are. A message sent in fragments is compressed whatever its size. */
+    bool compress;
+    struct wsc_pmd_offer deflate_offer;
+    size_t compress_min;
     int ping_interval_ms;     /* keepalive: ping after this long without input; 0 = off */
     int pong_timeout_ms;      /* fail if nothing arrives this long after a keepalive
                                  ping (WSC_EPEER_TIMEOUT); default 10000 */
@@ -187,6 +217,10 @@ struct wsc_stats {
     uint64_t last_activity_ms; /* wsc_platform_now_ms() of the last byte in or out */
     int64_t last_rtt_us;       /* ping to matching pong, latest; -1 until measured */
     uint32_t reconnects;
+    /* permessage-deflate: payload bytes of compressed messages as sent on the
+     * wire, and the same messages uncompressed (payload_* count them so too). */
+    uint64_t compressed_in, compressed_out;
+    uint64_t uncompressed_in, uncompressed_out;
 };
 
 /**
@@ -200,6 +234,7 @@ struct wsc_conn {
     struct wsc_tcp tcp;
     struct wsc_transport tr;
     bool tr_open;
+    struct wsc_tls *tls; /* the TLS layer of tr, for error details; NULL for ws:// */
     struct wsc_request_info req;
     struct wsc_header *req_headers; /* the user's headers plus Authorization */
     char *auth_value;
@@ -216,6 +251,27 @@ struct wsc_conn {
     uint8_t *msg;  /* whole-message reassembly, grown through the allocator */
     size_t msg_len, msg_cap;
     uint8_t msg_opcode;
+    /* permessage-deflate, when agreed: the codec, and a scratch buffer for
+     * compressed output and wsc_recv_event()'s inflated chunks. */
+    struct wsc_deflate *deflate;
+    uint8_t *zbuf;
+    size_t zbuf_cap;
+    struct {                /* the compressed message being received */
+        bool active;        /* one is in progress */
+        bool pending;       /* compressed bytes or inflated output still due */
+        bool first;         /* nothing of it delivered yet */
+        bool fin, frame_fin; /* the pending bytes end the message / a FIN frame */
+        uint8_t opcode;
+        size_t off, len;    /* pending compressed bytes: in[off..off+len), which
+                               the session consumed; never moved until inflated */
+        uint64_t frame_left; /* compressed bytes of that frame not yet received */
+        struct wsc_utf8 utf8;
+        int error;          /* found after the bytes before it; reported next */
+    } zrx;
+    struct {                /* the compressed message being sent */
+        bool active, started; /* in progress; its first frame (RSV1) is out */
+        uint8_t opcode;
+    } ztx;
     bool chunk_first;    /* a skipped empty chunk started a message */
     uint64_t rx_offset;  /* bytes of the frame stream consumed so far */
     char close_reason[WSC_CONTROL_MAX];
@@ -250,7 +306,12 @@ struct wsc_chunk {
     bool first;         /* first chunk of the message */
     bool fin;           /* last chunk of the message */
     size_t len;         /* bytes written to the caller's buffer */
-    uint64_t remaining; /* bytes of the current frame still to come */
+    /* Bytes of the current frame still to come. For a compressed message
+     * (permessage-deflate) the inflated size is unknown until the end: then
+     * remaining is only 0 or not, nonzero while the current frame has more to
+     * deliver (it counts the frame's compressed bytes not yet inflated, or is 1
+     * while only inflated output is left). Use fin for the message's end. */
+    uint64_t remaining;
 };
 
 /**
@@ -279,15 +340,23 @@ int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
 /**
  * Sends one whole message (WSC_OP_TEXT or WSC_OP_BINARY) as a single frame,
  * waiting at most @p timeout_ms (< 0: forever). Text is not validated; sending
- * valid UTF-8 is the caller's duty. Returns 0, WSC_ETIMEDOUT (the message may
- * be partly sent; the connection is then failed), WSC_ENOTCONN, or an error.
+ * valid UTF-8 is the caller's duty. With permessage-deflate agreed the message
+ * is compressed (see wsc_options.compress_min) and sent as one or more frames
+ * of compressed output. Returns 0, WSC_ETIMEDOUT (the message may
+ * be partly sent; the connection is then failed), WSC_ENOTCONN, WSC_ENOMEM
+ * (the compressor could not be set up: the connection closes with 1011), or
+ * an error.
  */
 int wsc_send(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
              int timeout_ms);
 
 /**
  * Sends one fragment: @p opcode is TEXT or BINARY for the first fragment and
- * WSC_OP_CONTINUATION afterwards; @p fin ends the message.
+ * WSC_OP_CONTINUATION afterwards; @p fin ends the message. With
+ * permessage-deflate agreed, a fragmented message is compressed as one
+ * stream: frames carry the compressed output as the compressor releases it,
+ * so a fragment may be held back until later ones (all of it is out once the
+ * fin fragment returns), and the frames need not match the fragments.
  */
 int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
                       bool fin, int timeout_ms);
@@ -299,15 +368,25 @@ int wsc_ping(struct wsc_conn *c, const void *data, size_t len, int timeout_ms);
  * Receives the next whole message, reassembling fragments up to max_message.
  * Pings are answered automatically. Returns 0 with *m set; WSC_ETIMEDOUT when
  * nothing complete arrived in time (no data is lost: a partial message stays
- * buffered); WSC_ECLOSED when the peer closed (see wsc_conn_close_code()); a
+ * buffered; bytes still arriving at the deadline are read for at most one more
+ * second, so a peer that never stops sending cannot hold any call longer); WSC_ECLOSED when the peer closed (see wsc_conn_close_code()); a
  * peer violation (the matching close code has been sent); WSC_EEOF,
- * WSC_ECONNRESET, WSC_ENOMEM, or WSC_ENOTCONN.
+ * WSC_ECONNRESET, WSC_ENOMEM, or WSC_ENOTCONN. A compressed message is
+ * inflated into the reassembly buffer, never pointed to in place: more than
+ * max_message inflated bytes fail with WSC_EMSG_TOO_BIG (close 1009) after
+ * at most max_message + 1 bytes of inflating and of buffer; data that is not
+ * valid DEFLATE fails with WSC_EINFLATE and text that is not UTF-8 with
+ * WSC_EUTF8 (both close 1007).
  */
 int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms);
 
 /**
  * Receives the next chunk of a message into @p buf (at most @p cap bytes), for
- * messages of any size in bounded memory. Same returns as wsc_recv().
+ * messages of any size in bounded memory. Compressed messages arrive inflated
+ * (see wsc_chunk.remaining). Same returns as wsc_recv(); when a compressed
+ * message turns out invalid (bad DEFLATE data or UTF-8, or over max_message),
+ * the valid bytes before the fault are delivered first and the next call
+ * returns the error.
  */
 int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *ch,
                    int timeout_ms);
@@ -319,8 +398,11 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
  * frame_fin describe the frame), or a PING or PONG whatever report_control
  * says (a ping's pong is already sent, or queued if the socket was full).
  * ev->data points into the connection and is valid until the next call on
- * @p c. Returns 0, WSC_EINVAL (max_len 0), or as wsc_recv(): WSC_ETIMEDOUT,
- * WSC_ECLOSED once the peer's close arrived (see wsc_conn_close_code() and
+ * @p c. A compressed message comes inflated, with ev->compressed set, in
+ * chunks that never are empty unless they end the message; remaining then
+ * means what it means in struct wsc_chunk, and a fault is reported as
+ * wsc_recv_chunk() reports it. Returns 0, WSC_EINVAL (max_len 0), or as
+ * wsc_recv(): WSC_ETIMEDOUT, WSC_ECLOSED once the peer's close arrived (see wsc_conn_close_code() and
  * wsc_conn_close_reason()), a peer violation, WSC_EEOF, WSC_ENOTCONN...
  */
 int wsc_recv_event(struct wsc_conn *c, struct wsc_event *ev, size_t max_len,
@@ -376,6 +458,10 @@ int wsc_conn_http_status(const struct wsc_conn *c);
 
 /** The subprotocol the server selected, or NULL. */
 const char *wsc_conn_protocol(const struct wsc_conn *c);
+
+/** The permessage-deflate parameters agreed in the handshake, or NULL when the
+ *  connection runs uncompressed (not offered, or declined by the server). */
+const struct wsc_pmd_params *wsc_conn_deflate(const struct wsc_conn *c);
 
 /** The start of a non-101 response body (at most WSC_ERROR_BODY_MAX bytes). */
 const uint8_t *wsc_conn_error_body(const struct wsc_conn *c, size_t *len);

@@ -67,7 +67,7 @@ extern "C" {
 
 /* Peer violations; each maps to the close code wsc sends (wsc_error_close_code). */
 #define WSC_EMASKED (-1040)        /* 1002: the server masked a frame */
-#define WSC_ERSV (-1041)           /* 1002: RSV bits set, no extension */
+#define WSC_ERSV (-1041)           /* 1002: RSV bits no extension allows */
 #define WSC_EOPCODE (-1042)        /* 1002: reserved opcode */
 #define WSC_ECONTROL_LEN (-1043)   /* 1002: control payload over 125 bytes */
 #define WSC_ECONTROL_FRAG (-1044)  /* 1002: fragmented control frame */
@@ -190,343 +190,6 @@ int wsc_url_resolve(const struct wsc_url *base, const char *loc, size_t len, cha
 int wsc_url_percent_decode(const char *in, size_t len, char *out, size_t cap, size_t *n);
 
 /* ------------------------------------------------------------------------ */
-/* Opening handshake                                                         */
-/* ------------------------------------------------------------------------ */
-
-#define WSC_HANDSHAKE_NONCE_LEN 16
-#define WSC_HANDSHAKE_KEY_LEN 24    /* base64 of the 16-byte nonce */
-#define WSC_HANDSHAKE_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
-#define WSC_HEAD_MAX_DEFAULT 8192
-#define WSC_HEADERS_MAX_DEFAULT 64
-
-/** A header field: name and value, not NUL-terminated when from the parser. */
-struct wsc_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-
-/** What the request writer needs. Strings are NUL-terminated; NULL = absent. */
-struct wsc_request_info {
-    const char *host;     /* host name or IP literal; IPv6 without brackets */
-    uint16_t port;        /* included in Host: when not the scheme's default */
-    bool tls;             /* wss: default port 443 instead of 80 */
-    const char *resource; /* path and query, e.g. "/chat?room=1"; NULL = "/" */
-    const char *origin;
-    const char *const *protocols; /* offered subprotocols */
-    size_t protocol_count;
-    const struct wsc_header *headers; /* user headers (name_len/value_len used) */
-    size_t header_count;
-};
-
-/**
- * Response-head parser and handshake checker. Lives in caller memory; the head
- * is copied into the caller's @p head_buf so that status, reason and headers
- * can be inspected after the parse (also after a failure), and @p headers
- * receives one entry per header field.
- */
-struct wsc_handshake {
-    /* private */
-    char accept[WSC_HANDSHAKE_ACCEPT_LEN];
-    const struct wsc_request_info *req;
-    char *head;
-    size_t head_len, head_cap;
-    struct wsc_header *headers;
-    size_t header_count, header_cap;
-    size_t scan;       /* bytes of head already scanned for line ends */
-    uint8_t newlines;  /* consecutive line ends seen (2 = end of head) */
-    bool done;
-    int error;
-    /* public after a parse that reached the end of the head */
-    int status;             /* e.g. 101; 0 until the status line is parsed */
-    const char *reason;     /* reason phrase, not NUL-terminated */
-    size_t reason_len;
-    const char *protocol;   /* selected subprotocol, NUL-terminated, or NULL */
-};
-
-/**
- * Prepares @p hs for one handshake. @p req must stay valid until the handshake
- * ends. With @p req NULL, @p hs is a plain HTTP/1.1 response-head parser (for a
- * proxy's CONNECT reply or an HTTP client): wsc_handshake_parse() then returns 0
- * for any complete, well-formed head and makes no WebSocket check. @p head_buf (at least 64 bytes; its size is the head-size limit) and
- * @p headers (its count is the header-count limit) are caller memory used until
- * the handshake object is discarded. Returns 0 or WSC_EINVAL.
- */
-int wsc_handshake_init(struct wsc_handshake *hs, const struct wsc_request_info *req,
-                       char *head_buf, size_t head_cap, struct wsc_header *headers,
-                       size_t header_cap);
-
-/**
- * Writes the GET request into @p out using the 16 random bytes of @p nonce (from
- * a CSPRNG) for Sec-WebSocket-Key, and remembers the expected accept value.
- * Returns 0 with *written set, WSC_ENOBUFS if @p cap is too small, or WSC_EHEADER
- * if a user header contains CR, LF or NUL, is not a token, or names a header
- * that wsc sets itself (Host, Upgrade, Connection, Sec-WebSocket-*).
- */
-int wsc_handshake_write_request(struct wsc_handshake *hs,
-                                const uint8_t nonce[WSC_HANDSHAKE_NONCE_LEN], char *out,
-                                size_t cap, size_t *written);
-
-/**
- * Feeds response bytes. Consumes at most up to and including the blank line
- * that ends the head, never a byte more: in[*consumed..len) is the start of the
- * next protocol and belongs to the caller. *consumed is set on every return.
- * Returns 0 when a valid 101 head has been checked, WSC_EAGAIN when all input
- * was consumed and more is needed, or an error: WSC_EHS_STATUS (a complete
- * non-101 head; status, reason and headers are available and the body, if any,
- * follows *consumed), WSC_EHS_MALFORMED, WSC_EHS_UPGRADE, WSC_EHS_CONNECTION,
- * WSC_EHS_ACCEPT, WSC_EHS_PROTOCOL, WSC_EHS_EXTENSION, WSC_EHS_TOO_LARGE,
- * WSC_EHS_TOO_MANY. After an error every further call returns the same error.
- */
-int wsc_handshake_parse(struct wsc_handshake *hs, const uint8_t *in, size_t len,
-                        size_t *consumed);
-
-/** Looks up a response header by case-insensitive name (first match) or NULL. */
-const struct wsc_header *wsc_handshake_header(const struct wsc_handshake *hs,
-                                              const char *name);
-
-/** Computes base64(SHA-1(key || GUID)) into @p out (not NUL-terminated). */
-void wsc_handshake_accept_for(const char key[WSC_HANDSHAKE_KEY_LEN],
-                              char out[WSC_HANDSHAKE_ACCEPT_LEN]);
-
-/* ------------------------------------------------------------------------ */
-/* Frame codec                                                               */
-/* ------------------------------------------------------------------------ */
-
-#define WSC_FRAME_HEADER_MAX 14
-#define WSC_CONTROL_MAX 125
-
-struct wsc_frame_header {
-    bool fin;
-    uint8_t rsv;    /* RSV1..RSV3 as bits 2..0 */
-    uint8_t opcode; /* raw 4-bit opcode, not validated by the decoder */
-    bool masked;
-    uint8_t mask[4];
-    uint64_t length;
-    uint8_t size; /* bytes the header took on the wire (2..14) */
-};
-
-enum wsc_frame_event_type {
-    WSC_FRAME_HEADER,  /* a complete header; ev.header is set */
-    WSC_FRAME_PAYLOAD, /* a payload chunk (possibly empty) of the current frame */
-};
-
-struct wsc_frame_event {
-    enum wsc_frame_event_type type;
-    struct wsc_frame_header header; /* of the current frame, for both types */
-    const uint8_t *data;            /* PAYLOAD: points into the input, as sent */
-    size_t len;
-    uint64_t remaining; /* PAYLOAD: bytes of this frame still to come */
-};
-
-/** Frame decoder state; zero-initialise or call wsc_frame_decoder_init. */
-struct wsc_frame_decoder {
-    /* private */
-    uint8_t hbuf[WSC_FRAME_HEADER_MAX];
-    uint8_t hlen;
-    bool in_payload;
-    struct wsc_frame_header header;
-    uint64_t remaining;
-};
-
-void wsc_frame_decoder_init(struct wsc_frame_decoder *d);
-
-/**
- * Decodes from in[0..len), accepting any split (one byte per call included).
- * Returns 0 with *ev filled: a HEADER event, then one or more PAYLOAD events
- * whose data point into @p in (masked payload is delivered as sent); every
- * frame ends with a PAYLOAD event whose remaining is 0 (of length 0 for an
- * empty frame). Returns WSC_EAGAIN when all input was consumed without an
- * event (header bytes are remembered), or WSC_EFRAME_LEN. *consumed is set on
- * every return.
- */
-int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
-                     size_t *consumed, struct wsc_frame_event *ev);
-
-/**
- * Encodes a frame header into @p out (at least WSC_FRAME_HEADER_MAX bytes) using
- * the shortest length form. A NULL @p mask writes an unmasked header. Returns
- * the header length (2..14).
- */
-size_t wsc_frame_header_encode(uint8_t *out, bool fin, uint8_t opcode, uint64_t length,
-                               const uint8_t *mask);
-
-/**
- * XORs @p len bytes of @p src with @p mask into @p dst (which may equal src),
- * starting at byte @p offset of the payload. Returns offset + len.
- */
-uint64_t wsc_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t mask[4],
-                  uint64_t offset);
-
-/* ------------------------------------------------------------------------ */
-/* Session: messages, control frames, close handshake, limits                */
-/* ------------------------------------------------------------------------ */
-
-#define WSC_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
-#define WSC_SESSION_OUT_MIN 256 /* fits any control frame */
-
-/** Fills @p buf with @p len CSPRNG bytes; returns 0 or a negative error. */
-typedef int (*wsc_random_fn)(void *user, uint8_t *buf, size_t len);
-
-enum wsc_session_state {
-    WSC_SESSION_OPEN,        /* data flows both ways */
-    WSC_SESSION_CLOSE_SENT,  /* our close is queued/sent; awaiting the peer's */
-    WSC_SESSION_CLOSED,      /* both closes exchanged (ours may still be queued) */
-    WSC_SESSION_FAILED,      /* a violation or error; a close may be queued */
-};
-
-enum wsc_event_type {
-    WSC_EV_DATA,  /* a chunk of a text or binary message */
-    WSC_EV_PING,  /* a ping; the pong is already queued */
-    WSC_EV_PONG,  /* a pong */
-    WSC_EV_CLOSE, /* the peer's close frame; our reply is queued if needed */
-};
-
-/**
- * One event from wsc_session_next(). data points into the caller's input (DATA)
- * or into the session (control payloads) and is valid until the next call into
- * the session or until the input buffer changes, whichever comes first.
- */
-struct wsc_event {
-    enum wsc_event_type type;
-    uint8_t opcode;     /* DATA: WSC_OP_TEXT or WSC_OP_BINARY of the message */
-    bool first;         /* DATA: first chunk of the message */
-    bool fin;           /* DATA: last chunk of the message */
-    bool frame_fin;     /* DATA: the current frame has its FIN bit */
-    const uint8_t *data;
-    size_t len;
-    uint64_t remaining; /* DATA: bytes of the current frame still to come */
-    uint16_t close_code; /* CLOSE: received code, or 1005 when absent */
-};
-
-struct wsc_session_config {
-    uint64_t max_message;  /* 0 = WSC_MAX_MESSAGE_DEFAULT */
-    uint8_t *out_buf;      /* output buffer, at least WSC_SESSION_OUT_MIN bytes */
-    size_t out_cap;
-    wsc_random_fn random;  /* mask keys; required */
-    void *random_user;
-};
-
-struct wsc_session {
-    /* private */
-    struct wsc_frame_decoder dec;
-    struct wsc_utf8 utf8;
-    enum wsc_session_state state;
-    int error;
-    uint64_t max_message;
-    wsc_random_fn random;
-    void *random_user;
-    /* receive side */
-    uint8_t rx_opcode;     /* opcode of the message in progress, 0 = none */
-    bool rx_first;         /* next chunk is the first of its message */
-    uint64_t rx_msg_len;   /* bytes of the message in progress so far */
-    uint8_t ctl[WSC_CONTROL_MAX];
-    size_t ctl_len;
-    /* send side */
-    uint8_t *out;
-    size_t out_cap, out_start, out_end;
-    uint8_t tx_opcode;      /* opcode of the message being sent, 0 = none */
-    uint64_t tx_remaining;  /* payload bytes of the current frame still owed */
-    uint64_t tx_offset;     /* payload bytes of the current frame written */
-    uint8_t tx_mask[4];
-    bool tx_in_frame;
-    bool pong_pending;
-    uint8_t pong[WSC_CONTROL_MAX];
-    size_t pong_len;
-    bool ping_pending;
-    uint8_t ping[WSC_CONTROL_MAX];
-    size_t ping_len;
-    bool close_pending;
-    uint8_t close_frame[WSC_CONTROL_MAX];
-    size_t close_len;
-    bool close_queued; /* our close frame is in the output buffer or sent */
-    /* close status */
-    uint16_t peer_close_code; /* 0 until the peer's close arrives */
-    uint16_t local_close_code;
-};
-
-/** Prepares a session for an open connection. Returns 0 or WSC_EINVAL. */
-int wsc_session_init(struct wsc_session *s, const struct wsc_session_config *cfg);
-
-/**
- * Processes received bytes in[0..len) and returns at most one event.
- * Returns 0 with *ev set; WSC_EAGAIN when all input was consumed and more is
- * needed; WSC_ECLOSED once the close handshake has completed (remaining input
- * is not consumed); or a peer-violation error (WSC_EMASKED ... WSC_EMSG_TOO_BIG)
- * after which the session is FAILED, a close frame with the matching code is
- * queued and every later call returns the same error. Every message byte
- * before the violation has been delivered; *consumed is set on every return
- * and, on an error, points at the first offending byte.
- * Passing a smaller @p len limits the size of a DATA chunk.
- */
-int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
-                     size_t *consumed, struct wsc_event *ev);
-
-/**
- * Starts a frame of @p length payload bytes: a message start (TEXT/BINARY), a
- * continuation (fin=false keeps the message open), or a PING/PONG control frame
- * (fin=true, length <= 125; a close goes through wsc_session_close()). The header is written to the
- * output buffer; the payload follows through wsc_session_write().
- * Returns 0, WSC_EAGAIN if the output buffer has no room for the header (drain
- * it first), WSC_EINVAL on a bad opcode sequence or while a frame is unfinished,
- * WSC_ENOTCONN after a close was sent or the session failed, or the random
- * callback's error.
- */
-int wsc_session_frame_begin(struct wsc_session *s, uint8_t opcode, bool fin,
-                            uint64_t length);
-
-/**
- * Masks up to @p len payload bytes of the current frame into the output buffer.
- * Returns 0 with *accepted set (possibly less than len when the buffer is full,
- * 0 meaning drain first), or WSC_EINVAL if no frame is in progress or @p len
- * exceeds what the frame still owes.
- */
-int wsc_session_write(struct wsc_session *s, const void *data, size_t len,
-                      size_t *accepted);
-
-/** Payload bytes the current outgoing frame still owes (0 when none). */
-static inline uint64_t wsc_session_write_remaining(const struct wsc_session *s)
-{
-    return s->tx_remaining;
-}
-
-/**
- * Queues a ping with up to 125 bytes of payload; sent after the frame being
- * written, if any. Returns 0, WSC_EINVAL or WSC_ENOTCONN.
- */
-int wsc_session_ping(struct wsc_session *s, const void *payload, size_t len);
-
-/**
- * Starts the close handshake with @p code (a valid code, or 0 for no code) and
- * a UTF-8 @p reason of at most 123 bytes. The close frame is sent after the
- * frame being written. Returns 0, WSC_EINVAL (bad code or reason) or
- * WSC_ENOTCONN (already closing).
- */
-int wsc_session_close(struct wsc_session *s, uint16_t code, const char *reason,
-                      size_t reason_len);
-
-/**
- * Returns the number of bytes waiting to be sent and points *data at them.
- * Queued control frames are moved into the buffer here, between frames.
- */
-size_t wsc_session_pending_output(struct wsc_session *s, const uint8_t **data);
-
-/** Reports that @p n bytes from wsc_session_pending_output() went out. */
-void wsc_session_output_sent(struct wsc_session *s, size_t n);
-
-static inline enum wsc_session_state wsc_session_state(const struct wsc_session *s)
-{
-    return s->state;
-}
-
-/** The error that failed the session, or 0. */
-static inline int wsc_session_error(const struct wsc_session *s) { return s->error; }
-
-/** True when the session has nothing more to send and nothing more to expect. */
-bool wsc_session_finished(const struct wsc_session *s);
-
-/* ------------------------------------------------------------------------ */
 /* permessage-deflate negotiation                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -535,6 +198,8 @@ bool wsc_session_finished(const struct wsc_session *s);
  * check of the server's answer. Pure text processing; the compression itself is
  * in <wsc/wsc_deflate.h> (zlib, optional). The server's answer may decline the
  * offer by leaving the header out; the connection then runs uncompressed.
+ * The handshake (wsc_request_info.deflate) writes the offer and checks the
+ * answer with these functions; they are public for other front ends and tests.
  */
 
 /** Buffer size that holds any offer wsc_pmd_write_offer() writes, NUL included. */
@@ -624,6 +289,406 @@ static inline uint64_t wsc_pmd_wire_limit(uint64_t max_message)
     uint64_t extra = (max_message >> 3) + (max_message >> 6) + 64;
     return max_message > UINT64_MAX - extra ? UINT64_MAX : max_message + extra;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Opening handshake                                                         */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_HANDSHAKE_NONCE_LEN 16
+#define WSC_HANDSHAKE_KEY_LEN 24    /* base64 of the 16-byte nonce */
+#define WSC_HANDSHAKE_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
+#define WSC_HEAD_MAX_DEFAULT 8192
+#define WSC_HEADERS_MAX_DEFAULT 64
+
+/** A header field: name and value, not NUL-terminated when from the parser. */
+struct wsc_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/** What the request writer needs. Strings are NUL-terminated; NULL = absent. */
+struct wsc_request_info {
+    const char *host;     /* host name or IP literal; IPv6 without brackets */
+    uint16_t port;        /* included in Host: when not the scheme's default */
+    bool tls;             /* wss: default port 443 instead of 80 */
+    const char *resource; /* path and query, e.g. "/chat?room=1"; NULL = "/" */
+    const char *origin;
+    const char *const *protocols; /* offered subprotocols */
+    size_t protocol_count;
+    const struct wsc_header *headers; /* user headers (name_len/value_len used) */
+    size_t header_count;
+    /* Offer permessage-deflate (RFC 7692) with these parameters in a
+     * Sec-WebSocket-Extensions header; NULL = offer no extension. */
+    const struct wsc_pmd_offer *deflate;
+};
+
+/**
+ * Response-head parser and handshake checker. Lives in caller memory; the head
+ * is copied into the caller's @p head_buf so that status, reason and headers
+ * can be inspected after the parse (also after a failure), and @p headers
+ * receives one entry per header field.
+ */
+struct wsc_handshake {
+    /* private */
+    char accept[WSC_HANDSHAKE_ACCEPT_LEN];
+    const struct wsc_request_info *req;
+    char *head;
+    size_t head_len, head_cap;
+    struct wsc_header *headers;
+    size_t header_count, header_cap;
+    size_t scan;       /* bytes of head already scanned for line ends */
+    uint8_t newlines;  /* consecutive line ends seen (2 = end of head) */
+    bool done;
+    int error;
+    /* public after a parse that reached the end of the head */
+    int status;             /* e.g. 101; 0 until the status line is parsed */
+    const char *reason;     /* reason phrase, not NUL-terminated */
+    size_t reason_len;
+    const char *protocol;   /* selected subprotocol, NUL-terminated, or NULL */
+    bool deflate;           /* permessage-deflate was agreed (only after a 0 return) */
+    struct wsc_pmd_params deflate_params; /* what was agreed, when deflate is set */
+};
+
+/**
+ * Prepares @p hs for one handshake. @p req must stay valid until the handshake
+ * ends. With @p req NULL, @p hs is a plain HTTP/1.1 response-head parser (for a
+ * proxy's CONNECT reply or an HTTP client): wsc_handshake_parse() then returns 0
+ * for any complete, well-formed head and makes no WebSocket check. @p head_buf (at least 64 bytes; its size is the head-size limit) and
+ * @p headers (its count is the header-count limit) are caller memory used until
+ * the handshake object is discarded. Returns 0 or WSC_EINVAL.
+ */
+int wsc_handshake_init(struct wsc_handshake *hs, const struct wsc_request_info *req,
+                       char *head_buf, size_t head_cap, struct wsc_header *headers,
+                       size_t header_cap);
+
+/**
+ * Writes the GET request into @p out using the 16 random bytes of @p nonce (from
+ * a CSPRNG) for Sec-WebSocket-Key, and remembers the expected accept value.
+ * With req->deflate set, the request offers permessage-deflate
+ * (Sec-WebSocket-Extensions, as wsc_pmd_write_offer() writes it).
+ * Returns 0 with *written set, WSC_ENOBUFS if @p cap is too small, WSC_EINVAL
+ * for an invalid deflate offer, or WSC_EHEADER
+ * if a user header contains CR, LF or NUL, is not a token, or names a header
+ * that wsc sets itself (Host, Upgrade, Connection, Sec-WebSocket-*).
+ */
+int wsc_handshake_write_request(struct wsc_handshake *hs,
+                                const uint8_t nonce[WSC_HANDSHAKE_NONCE_LEN], char *out,
+                                size_t cap, size_t *written);
+
+/**
+ * Feeds response bytes. Consumes at most up to and including the blank line
+ * that ends the head, never a byte more: in[*consumed..len) is the start of the
+ * next protocol and belongs to the caller. *consumed is set on every return.
+ * Returns 0 when a valid 101 head has been checked, WSC_EAGAIN when all input
+ * was consumed and more is needed, or an error: WSC_EHS_STATUS (a complete
+ * non-101 head; status, reason and headers are available and the body, if any,
+ * follows *consumed), WSC_EHS_MALFORMED, WSC_EHS_UPGRADE, WSC_EHS_CONNECTION,
+ * WSC_EHS_ACCEPT, WSC_EHS_PROTOCOL, WSC_EHS_EXTENSION, WSC_EHS_TOO_LARGE,
+ * WSC_EHS_TOO_MANY. After an error every further call returns the same error.
+ *
+ * Extensions (RFC 6455 9.1, RFC 7692 7): a 101 without Sec-WebSocket-Extensions
+ * leaves deflate false (the server declined; run uncompressed). One with it
+ * fails with WSC_EHS_EXTENSION when req->deflate is NULL; otherwise every
+ * field of that name is checked as one list (as if joined with ", ") by the
+ * rules of wsc_pmd_parse_response(), and on success deflate and
+ * deflate_params say what was agreed.
+ */
+int wsc_handshake_parse(struct wsc_handshake *hs, const uint8_t *in, size_t len,
+                        size_t *consumed);
+
+/** Looks up a response header by case-insensitive name (first match) or NULL. */
+const struct wsc_header *wsc_handshake_header(const struct wsc_handshake *hs,
+                                              const char *name);
+
+/** Computes base64(SHA-1(key || GUID)) into @p out (not NUL-terminated). */
+void wsc_handshake_accept_for(const char key[WSC_HANDSHAKE_KEY_LEN],
+                              char out[WSC_HANDSHAKE_ACCEPT_LEN]);
+
+/* ------------------------------------------------------------------------ */
+/* Frame codec                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_FRAME_HEADER_MAX 14
+#define WSC_CONTROL_MAX 125
+
+/** struct wsc_frame_header.rsv: RSV1, which permessage-deflate uses (RFC 7692 6). */
+#define WSC_RSV1 0x4
+
+struct wsc_frame_header {
+    bool fin;
+    uint8_t rsv;    /* RSV1..RSV3 as bits 2..0 */
+    uint8_t opcode; /* raw 4-bit opcode, not validated by the decoder */
+    bool masked;
+    uint8_t mask[4];
+    uint64_t length;
+    uint8_t size; /* bytes the header took on the wire (2..14) */
+};
+
+enum wsc_frame_event_type {
+    WSC_FRAME_HEADER,  /* a complete header; ev.header is set */
+    WSC_FRAME_PAYLOAD, /* a payload chunk (possibly empty) of the current frame */
+};
+
+struct wsc_frame_event {
+    enum wsc_frame_event_type type;
+    struct wsc_frame_header header; /* of the current frame, for both types */
+    const uint8_t *data;            /* PAYLOAD: points into the input, as sent */
+    size_t len;
+    uint64_t remaining; /* PAYLOAD: bytes of this frame still to come */
+};
+
+/** Frame decoder state; zero-initialise or call wsc_frame_decoder_init. */
+struct wsc_frame_decoder {
+    /* private */
+    uint8_t hbuf[WSC_FRAME_HEADER_MAX];
+    uint8_t hlen;
+    bool in_payload;
+    struct wsc_frame_header header;
+    uint64_t remaining;
+};
+
+void wsc_frame_decoder_init(struct wsc_frame_decoder *d);
+
+/**
+ * Decodes from in[0..len), accepting any split (one byte per call included).
+ * Returns 0 with *ev filled: a HEADER event, then one or more PAYLOAD events
+ * whose data point into @p in (masked payload is delivered as sent); every
+ * frame ends with a PAYLOAD event whose remaining is 0 (of length 0 for an
+ * empty frame). Returns WSC_EAGAIN when all input was consumed without an
+ * event (header bytes are remembered), or WSC_EFRAME_LEN. *consumed is set on
+ * every return.
+ */
+int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
+                     size_t *consumed, struct wsc_frame_event *ev);
+
+/**
+ * Encodes a frame header into @p out (at least WSC_FRAME_HEADER_MAX bytes) using
+ * the shortest length form. A NULL @p mask writes an unmasked header. Returns
+ * the header length (2..14).
+ */
+size_t wsc_frame_header_encode(uint8_t *out, bool fin, uint8_t opcode, uint64_t length,
+                               const uint8_t *mask);
+
+/**
+ * As wsc_frame_header_encode(), with the reserved bits @p rsv (RSV1..RSV3 as
+ * bits 2..0, like struct wsc_frame_header.rsv; e.g. WSC_RSV1) in the first byte.
+ */
+size_t wsc_frame_header_encode_rsv(uint8_t *out, bool fin, uint8_t rsv, uint8_t opcode,
+                                   uint64_t length, const uint8_t *mask);
+
+/**
+ * XORs @p len bytes of @p src with @p mask into @p dst (which may equal src),
+ * starting at byte @p offset of the payload. Returns offset + len.
+ */
+uint64_t wsc_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t mask[4],
+                  uint64_t offset);
+
+/* ------------------------------------------------------------------------ */
+/* Session: messages, control frames, close handshake, limits                */
+/* ------------------------------------------------------------------------ */
+
+#define WSC_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
+#define WSC_SESSION_OUT_MIN 256 /* fits any control frame */
+
+/** Fills @p buf with @p len CSPRNG bytes; returns 0 or a negative error. */
+typedef int (*wsc_random_fn)(void *user, uint8_t *buf, size_t len);
+
+enum wsc_session_state {
+    WSC_SESSION_OPEN,        /* data flows both ways */
+    WSC_SESSION_CLOSE_SENT,  /* our close is queued/sent; awaiting the peer's */
+    WSC_SESSION_CLOSED,      /* both closes exchanged (ours may still be queued) */
+    WSC_SESSION_FAILED,      /* a violation or error; a close may be queued */
+};
+
+enum wsc_event_type {
+    WSC_EV_DATA,  /* a chunk of a text or binary message */
+    WSC_EV_PING,  /* a ping; the pong is already queued */
+    WSC_EV_PONG,  /* a pong */
+    WSC_EV_CLOSE, /* the peer's close frame; our reply is queued if needed */
+};
+
+/**
+ * One event from wsc_session_next(). data points into the caller's input (DATA)
+ * or into the session (control payloads) and is valid until the next call into
+ * the session or until the input buffer changes, whichever comes first.
+ */
+struct wsc_event {
+    enum wsc_event_type type;
+    uint8_t opcode;     /* DATA: WSC_OP_TEXT or WSC_OP_BINARY of the message */
+    bool first;         /* DATA: first chunk of the message */
+    bool fin;           /* DATA: last chunk of the message */
+    bool frame_fin;     /* DATA: the current frame has its FIN bit */
+    const uint8_t *data;
+    size_t len;
+    uint64_t remaining; /* DATA: bytes of the current frame still to come */
+    uint16_t close_code; /* CLOSE: received code, or 1005 when absent */
+    /* DATA: the message started with RSV1 (permessage-deflate negotiated): data
+     * is compressed payload as sent, to inflate (wsc_deflate_decompress). Its
+     * text is not UTF-8-checked here; the layer that inflates must do it. */
+    bool compressed;
+};
+
+struct wsc_session_config {
+    /* 0 = WSC_MAX_MESSAGE_DEFAULT. For a compressed message the header check
+     * uses wsc_pmd_wire_limit(max_message) on its wire size; the inflated size
+     * is the inflating layer's to check. */
+    uint64_t max_message;
+    uint8_t *out_buf;      /* output buffer, at least WSC_SESSION_OUT_MIN bytes */
+    size_t out_cap;
+    wsc_random_fn random;  /* mask keys; required */
+    void *random_user;
+    /* permessage-deflate was agreed (RFC 7692 6): RSV1 may mark the first frame
+     * of a message as compressed, received and sent. Without it RSV1 is 1002. */
+    bool permessage_deflate;
+};
+
+struct wsc_session {
+    /* private */
+    struct wsc_frame_decoder dec;
+    struct wsc_utf8 utf8;
+    enum wsc_session_state state;
+    int error;
+    uint64_t max_message;
+    wsc_random_fn random;
+    void *random_user;
+    bool pmd;              /* permessage-deflate: RSV1 allowed on message starts */
+    /* receive side */
+    uint8_t rx_opcode;     /* opcode of the message in progress, 0 = none */
+    bool rx_compressed;    /* the message in progress started with RSV1 */
+    bool rx_first;         /* next chunk is the first of its message */
+    uint64_t rx_msg_len;   /* bytes of the message in progress so far */
+    uint8_t ctl[WSC_CONTROL_MAX];
+    size_t ctl_len;
+    /* send side */
+    uint8_t *out;
+    size_t out_cap, out_start, out_end;
+    uint8_t tx_opcode;      /* opcode of the message being sent, 0 = none */
+    uint64_t tx_remaining;  /* payload bytes of the current frame still owed */
+    uint64_t tx_offset;     /* payload bytes of the current frame written */
+    uint8_t tx_mask[4];
+    bool tx_in_frame;
+    bool pong_pending;
+    uint8_t pong[WSC_CONTROL_MAX];
+    size_t pong_len;
+    bool ping_pending;
+    uint8_t ping[WSC_CONTROL_MAX];
+    size_t ping_len;
+    bool close_pending;
+    uint8_t close_frame[WSC_CONTROL_MAX];
+    size_t close_len;
+    bool close_queued; /* our close frame is in the output buffer or sent */
+    /* close status */
+    uint16_t peer_close_code; /* 0 until the peer's close arrives */
+    uint16_t local_close_code;
+};
+
+/** Prepares a session for an open connection. Returns 0 or WSC_EINVAL. */
+int wsc_session_init(struct wsc_session *s, const struct wsc_session_config *cfg);
+
+/**
+ * Processes received bytes in[0..len) and returns at most one event.
+ * Returns 0 with *ev set; WSC_EAGAIN when all input was consumed and more is
+ * needed; WSC_ECLOSED once the close handshake has completed (remaining input
+ * is not consumed); or a peer-violation error (WSC_EMASKED ... WSC_EMSG_TOO_BIG)
+ * after which the session is FAILED, a close frame with the matching code is
+ * queued and every later call returns the same error. Every message byte
+ * before the violation has been delivered; *consumed is set on every return
+ * and, on an error, points at the first offending byte.
+ * Passing a smaller @p len limits the size of a DATA chunk.
+ *
+ * RSV2 and RSV3 always fail with WSC_ERSV; so does RSV1 unless
+ * permessage_deflate is configured, and then too on a continuation or a
+ * control frame (RFC 7692 6, 6.1). A message whose first frame has RSV1 is
+ * delivered with ev->compressed set and is not UTF-8-checked.
+ */
+int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
+                     size_t *consumed, struct wsc_event *ev);
+
+/**
+ * Starts a frame of @p length payload bytes: a message start (TEXT/BINARY), a
+ * continuation (fin=false keeps the message open), or a PING/PONG control frame
+ * (fin=true, length <= 125; a close goes through wsc_session_close()). The header is written to the
+ * output buffer; the payload follows through wsc_session_write().
+ * Returns 0, WSC_EAGAIN if the output buffer has no room for the header (drain
+ * it first), WSC_EINVAL on a bad opcode sequence or while a frame is unfinished,
+ * WSC_ENOTCONN after a close was sent or the session failed, or the random
+ * callback's error.
+ */
+int wsc_session_frame_begin(struct wsc_session *s, uint8_t opcode, bool fin,
+                            uint64_t length);
+
+/**
+ * As wsc_session_frame_begin(), with the reserved bits @p rsv of the frame: 0,
+ * or WSC_RSV1 on the first frame (TEXT or BINARY) of a message whose payload
+ * is compressed with permessage-deflate, only when the session was configured
+ * with permessage_deflate. Anything else returns WSC_EINVAL. The payload
+ * written is the compressed bytes; the caller compresses.
+ */
+int wsc_session_frame_begin_rsv(struct wsc_session *s, uint8_t opcode, bool fin,
+                                uint8_t rsv, uint64_t length);
+
+/**
+ * Masks up to @p len payload bytes of the current frame into the output buffer.
+ * Returns 0 with *accepted set (possibly less than len when the buffer is full,
+ * 0 meaning drain first), or WSC_EINVAL if no frame is in progress or @p len
+ * exceeds what the frame still owes.
+ */
+int wsc_session_write(struct wsc_session *s, const void *data, size_t len,
+                      size_t *accepted);
+
+/** Payload bytes the current outgoing frame still owes (0 when none). */
+static inline uint64_t wsc_session_write_remaining(const struct wsc_session *s)
+{
+    return s->tx_remaining;
+}
+
+/**
+ * Queues a ping with up to 125 bytes of payload; sent after the frame being
+ * written, if any. Returns 0, WSC_EINVAL or WSC_ENOTCONN.
+ */
+int wsc_session_ping(struct wsc_session *s, const void *payload, size_t len);
+
+/**
+ * Starts the close handshake with @p code (a valid code, or 0 for no code) and
+ * a UTF-8 @p reason of at most 123 bytes. The close frame is sent after the
+ * frame being written. Returns 0, WSC_EINVAL (bad code or reason) or
+ * WSC_ENOTCONN (already closing).
+ */
+int wsc_session_close(struct wsc_session *s, uint16_t code, const char *reason,
+                      size_t reason_len);
+
+/**
+ * Returns the number of bytes waiting to be sent and points *data at them.
+ * Queued control frames are moved into the buffer here, between frames.
+ */
+size_t wsc_session_pending_output(struct wsc_session *s, const uint8_t **data);
+
+/** Reports that @p n bytes from wsc_session_pending_output() went out. */
+void wsc_session_output_sent(struct wsc_session *s, size_t n);
+
+static inline enum wsc_session_state wsc_session_state(const struct wsc_session *s)
+{
+    return s->state;
+}
+
+/** The error that failed the session, or 0. */
+static inline int wsc_session_error(const struct wsc_session *s) { return s->error; }
+
+/**
+ * Fails the session with @p err, a violation found by the layer above the core,
+ * such as the one that inflates compressed messages (WSC_EINFLATE or WSC_EUTF8:
+ * 1007; WSC_EMSG_TOO_BIG: 1009). The session becomes FAILED, the close frame
+ * with wsc_error_close_code(err) is queued (none when that is 0, or when a
+ * close was already queued or sent) and every later wsc_session_next() returns
+ * @p err. Returns @p err; if the session had already failed, nothing changes
+ * and its first error is returned. WSC_EINVAL for an @p err that is not negative.
+ */
+int wsc_session_fail(struct wsc_session *s, int err);
+
+/** True when the session has nothing more to send and nothing more to expect. */
+bool wsc_session_finished(const struct wsc_session *s);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP/1.1 response bodies                                                  */

@@ -13,9 +13,13 @@
 
 #include "core/wsc_internal.h"
 #include "wsc/wsc.h"
+#include "wsc/wsc_deflate.h"
 #include "wsc/wsc_proxy.h"
+#include "wsc/wsc_tls.h"
 
 #define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
+#define READ_GRACE_MS 1000   /* reading on past a call's deadline while bytes come */
+#define ZBUF_MAX 16384       /* permessage-deflate scratch, at most tx_buf_size */
 
 void wsc_options_init(struct wsc_options *o)
 {
@@ -79,6 +83,7 @@ static void close_transport(struct wsc_conn *c)
     if (c->tr_open) {
         c->tr.ops->close(c->tr.ctx);
         c->tr_open = false;
+        c->tls = NULL; /* freed with the transport */
     }
 }
 
@@ -264,6 +269,13 @@ static int fill(struct wsc_conn *c, uint64_t deadline)
 {
     if (c->peer_eof)
         return WSC_EEOF;
+    /* A peer that never stops sending (a ping flood, endless empty fragments,
+     * data after our close) must not hold a call forever: bytes that keep
+     * coming are read past the deadline (a call that is already late still
+     * finishes what is arriving, as before) but for READ_GRACE_MS at most. */
+    if (deadline < UINT64_MAX - READ_GRACE_MS &&
+        wsc_platform_now_ms() > deadline + READ_GRACE_MS)
+        return WSC_ETIMEDOUT;
     for (;;) {
         int rc = read_some(c, false);
         if (rc != WSC_EAGAIN)
@@ -335,8 +347,12 @@ static int flush_session(struct wsc_conn *c, uint64_t deadline)
     }
 }
 
-static const char *transport_error(int rc)
+static const char *transport_error(const struct wsc_conn *c, int rc)
 {
+    /* A TLS failure after the handshake (e.g. a TLS 1.3 client-certificate
+     * refusal, seen on the first read) says why in the TLS layer. */
+    if (rc == WSC_ETLS && c->tls && wsc_tls_detail(c->tls) && wsc_tls_detail(c->tls)[0])
+        return wsc_tls_detail(c->tls);
     if (rc == WSC_EEOF)
         return "server closed the connection without a close frame";
     if (rc == WSC_ECONNRESET)
@@ -431,7 +447,7 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
     if (rc == WSC_ETIMEDOUT)
         return failf(c, rc, "timed out sending the handshake request");
     if (rc)
-        return failf(c, rc, "sending the handshake failed: %s", transport_error(rc));
+        return failf(c, rc, "sending the handshake failed: %s", transport_error(c, rc));
 
     for (;;) {
         size_t used;
@@ -446,7 +462,7 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
             return failf(c, rc, "server closed the connection during the handshake");
         if (rc)
             return failf(c, rc, "reading the handshake response failed: %s",
-                         transport_error(rc));
+                         transport_error(c, rc));
     }
     trace_head(c, WSC_TRACE_RESPONSE, c->hs.head, c->hs.head_len);
     if (rc == WSC_EHS_STATUS)
@@ -564,6 +580,16 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     c->req.origin = c->opt.origin;
     c->req.protocols = c->opt.protocols;
     c->req.protocol_count = c->opt.protocol_count;
+    if (c->opt.compress) {
+        char offer[WSC_PMD_OFFER_MAX];
+        if (!wsc_deflate_available())
+            return failf(c, WSC_EINVAL, "compression (permessage-deflate) is not available: "
+                                        "this build has no zlib");
+        if (wsc_pmd_write_offer(&c->opt.deflate_offer, offer, sizeof(offer)) < 0)
+            return failf(c, WSC_EINVAL, "invalid permessage-deflate offer (window bits: "
+                                        "client 9..15, server 8..15)");
+        c->req.deflate = &c->opt.deflate_offer; /* the copy in c->opt lives as long */
+    }
     int rc = add_authorization(c);
     if (rc)
         return rc;
@@ -597,6 +623,28 @@ static int pooled_random(void *user, uint8_t *buf, size_t len)
     return 0;
 }
 
+/*
+ * permessage-deflate was agreed: the codec (its zlib streams are set up on
+ * first use) and the scratch buffer, through the connection's hooks.
+ */
+static int start_deflate(struct wsc_conn *c, uint64_t deadline)
+{
+    const struct wsc_allocator *h = &c->opt.alloc;
+    struct wsc_deflate_alloc a = {h->malloc, h->realloc, h->free, h->user};
+    int rc = wsc_deflate_new(&c->deflate, &c->hs.deflate_params, &a);
+    c->zbuf_cap = c->out_cap < ZBUF_MAX ? c->out_cap : ZBUF_MAX;
+    if (rc == 0 && !(c->zbuf = mem_alloc(c, c->zbuf_cap)))
+        rc = WSC_ENOMEM;
+    if (rc == 0)
+        return 0;
+    /* The server agreed to something we cannot do now: tell it why. */
+    if (wsc_session_close(&c->session, WSC_CLOSE_INTERNAL, NULL, 0) == 0)
+        flush_session(c, earlier(deadline, deadline_after(CLOSE_LINGER_MS)));
+    if (rc == WSC_ENOMEM)
+        return failf(c, rc, "out of memory setting up permessage-deflate");
+    return failf(c, rc, "cannot set up permessage-deflate: %s", wsc_strerror(rc));
+}
+
 /* The transport is up: handshake, then open the session. */
 static int open_session(struct wsc_conn *c, uint64_t deadline)
 {
@@ -609,9 +657,12 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
         .out_cap = c->out_cap,
         .random = pooled_random,
         .random_user = c,
+        .permessage_deflate = c->hs.deflate,
     };
     if (wsc_session_init(&c->session, &sc))
         return failf(c, WSC_EINVAL, "invalid session parameters");
+    if (c->hs.deflate && (rc = start_deflate(c, deadline)) != 0)
+        return rc;
     c->last_rx_ms = wsc_platform_now_ms();
     set_state(c, WSC_CONN_OPEN);
     return 0;
@@ -658,13 +709,35 @@ static int tcp_to(struct wsc_conn *c, const char *what, const char *host, bool i
     return 0;
 }
 
+/*
+ * Stacks TLS on the connected transport. Bytes already in the input buffer (a
+ * proxy's tunnel start) belong to the TLS stream: they go to the TLS layer as
+ * preread, and the input buffer then holds only decrypted bytes.
+ */
+static int start_tls(struct wsc_conn *c, uint64_t deadline)
+{
+    char why[WSC_ERROR_DETAIL_MAX];
+    why[0] = '\0';
+    struct wsc_transport lower = c->tr;
+    c->tr_open = false; /* wsc_tls_connect owns it now, and closes it on failure */
+    int rc = wsc_tls_connect(&c->tls, &lower, c->url.host, &c->opt.tls, c->in + c->in_start,
+                             c->in_end - c->in_start, ms_left(deadline), why, sizeof(why));
+    c->in_start = c->in_end = 0;
+    if (rc == WSC_ENOTLS)
+        return failf(c, rc, "wss:// needs TLS, which is not available in this build");
+    if (rc)
+        return failf(c, rc, "TLS with %s failed: %s", c->url.host,
+                     why[0] ? why : wsc_strerror(rc));
+    wsc_tls_transport(c->tls, &c->tr);
+    c->tr_open = true;
+    return 0;
+}
+
 static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
     int rc = prepare(c, url, opt);
     if (rc)
         return rc;
-    if (c->url.tls)
-        return failf(c, WSC_ENOTLS, "wss:// needs TLS, which is not available in this build");
     struct wsc_proxy px;
     bool use_proxy;
     if ((rc = choose_proxy(c, &px, &use_proxy)) != 0)
@@ -688,6 +761,8 @@ static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_op
         c->in_start = 0;
         c->in_end = left;
     }
+    if (rc == 0 && c->url.tls)
+        rc = start_tls(c, deadline);
     return rc ? rc : open_session(c, deadline);
 }
 
@@ -836,7 +911,7 @@ static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
                 /* Answer now if the socket takes it; else it goes with the next call. */
                 int frc = flush_session(c, wsc_platform_now_ms());
                 if (frc && frc != WSC_ETIMEDOUT)
-                    return failf(c, frc, "sending a pong failed: %s", transport_error(frc));
+                    return failf(c, frc, "sending a pong failed: %s", transport_error(c, frc));
             } else if (ev->type == WSC_EV_PONG) {
                 c->stats.pongs_in++;
                 trace_control(c, WSC_TRACE_RECV, "pong", ev->data, ev->len);
@@ -876,12 +951,159 @@ static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
         /* Everything buffered is consumed; only now read the transport again. */
         int frc = flush_session(c, wsc_platform_now_ms());
         if (frc && frc != WSC_ETIMEDOUT)
-            return failf(c, frc, "sending failed: %s", transport_error(frc));
+            return failf(c, frc, "sending failed: %s", transport_error(c, frc));
         rc = fill(c, deadline);
         if (rc == WSC_ETIMEDOUT)
             return rc; /* not fatal: partial input stays buffered */
         if (rc)
-            return failf(c, rc, "%s", transport_error(rc));
+            return failf(c, rc, "%s", transport_error(c, rc));
+    }
+}
+
+/* ---- receiving compressed messages (RFC 7692 7.2.2) -------------------- */
+
+/*
+ * The session hands over a compressed message's payload as it arrives, and
+ * consumes it from the input buffer. It is inflated from where it lies: the
+ * span stays in zrx until the inflater has taken it, and the input buffer is
+ * not compacted meanwhile (only fill() moves it, and only next_event() calls
+ * fill(), never while a span is pending).
+ */
+static void zrx_take(struct wsc_conn *c, const struct wsc_event *ev)
+{
+    if (ev->first) {
+        c->zrx.active = true;
+        c->zrx.first = true;
+        c->zrx.opcode = ev->opcode;
+        wsc_utf8_reset(&c->zrx.utf8);
+    }
+    c->zrx.off = (size_t)(ev->data - c->in);
+    c->zrx.len = ev->len;
+    c->zrx.fin = ev->fin;
+    c->zrx.frame_fin = ev->frame_fin;
+    c->zrx.frame_left = ev->remaining;
+    c->zrx.pending = true;
+    c->stats.compressed_in += ev->len;
+}
+
+/* Our side cannot go on (memory, a codec fault): close with 1011, then fail.
+ * @p doing says what failed, as in "inflating a message". */
+static int internal_failure(struct wsc_conn *c, int err, uint64_t deadline,
+                            const char *doing)
+{
+    if (wsc_session_close(&c->session, WSC_CLOSE_INTERNAL, NULL, 0) == 0)
+        linger_close(c, deadline);
+    if (err == WSC_ENOMEM)
+        return failf(c, err, "out of memory %s (sent close 1011)", doing);
+    return failf(c, err, "%s failed: %s (sent close 1011)", doing, wsc_strerror(err));
+}
+
+/* A compressed message failed: a peer violation closes with its code (1007,
+ * 1009); our own failure (memory) with 1011. */
+static int zrx_fail(struct wsc_conn *c, int err, uint64_t deadline)
+{
+    c->zrx.active = c->zrx.pending = false;
+    c->zrx.error = 0;
+    if (!wsc_error_close_code(err))
+        return internal_failure(c, err, deadline, "inflating a message");
+    wsc_session_fail(&c->session, err);
+    linger_close(c, deadline);
+    return failf(c, err, "%s, in a compressed message ending before stream offset %llu "
+                         "(sent close %u)",
+                 wsc_strerror(err), (unsigned long long)c->rx_offset,
+                 wsc_error_close_code(err));
+}
+
+/*
+ * Inflates what is pending of the compressed message into out[0..cap) and
+ * describes the bytes in *ev: a DATA event that may be empty (the caller skips
+ * those unless they end the message). A fault found after some valid bytes
+ * delivers those first and is kept in zrx.error for the next call.
+ */
+static int zrx_inflate(struct wsc_conn *c, uint8_t *out, size_t cap, uint64_t deadline,
+                       struct wsc_event *ev)
+{
+    size_t used, made;
+    bool done;
+    int rc = wsc_deflate_decompress(c->deflate, c->in + c->zrx.off, c->zrx.len, c->zrx.fin,
+                                    c->opt.max_message, out, cap, &used, &made, &done);
+    c->zrx.off += used;
+    c->zrx.len -= used;
+    int err = 0;
+    if (rc == 0)
+        c->zrx.pending = false; /* all taken; with fin, the message is complete */
+    else if (rc != WSC_ENOBUFS)
+        err = rc;
+    /* RFC 6455 8.1 on the inflated text (the session cannot see it). */
+    if (c->zrx.opcode == WSC_OP_TEXT) {
+        size_t ok = wsc_utf8_validate(&c->zrx.utf8, out, made);
+        if (ok < made) {
+            made = ok;
+            err = WSC_EUTF8;
+        } else if (done && !wsc_utf8_complete(&c->zrx.utf8)) {
+            made -= made ? 1 : 0; /* the last byte is the one that fails it */
+            err = WSC_EUTF8;
+        }
+    }
+    c->stats.uncompressed_in += made;
+    if (err && made == 0)
+        return zrx_fail(c, err, deadline);
+    c->zrx.error = err;
+    memset(ev, 0, sizeof(*ev));
+    ev->type = WSC_EV_DATA;
+    ev->opcode = c->zrx.opcode;
+    ev->compressed = true;
+    ev->data = out;
+    ev->len = made;
+    ev->fin = done && !err;
+    ev->first = c->zrx.first && (made || ev->fin);
+    ev->frame_fin = c->zrx.frame_fin;
+    /* Nonzero while this frame has more to give: compressed bytes, or output. */
+    ev->remaining = c->zrx.frame_left + c->zrx.len;
+    if (ev->remaining == 0 && c->zrx.pending)
+        ev->remaining = 1;
+    if (ev->first)
+        c->zrx.first = false;
+    if (ev->fin)
+        c->zrx.active = false;
+    return 0;
+}
+
+/* A fault of the compressed message, kept until its valid bytes were out; or
+ * the connection ended meanwhile (wsc_close() discards what is pending). */
+static int zrx_check(struct wsc_conn *c, uint64_t deadline)
+{
+    if (c->state == WSC_CONN_FAILED)
+        return c->error;
+    if (c->state == WSC_CONN_CLOSED || c->state == WSC_CONN_IDLE) {
+        c->zrx.active = c->zrx.pending = false;
+        c->zrx.error = 0;
+        return c->session.peer_close_code ? WSC_ECLOSED : WSC_ENOTCONN;
+    }
+    return c->zrx.error ? zrx_fail(c, c->zrx.error, deadline) : 0;
+}
+
+/*
+ * next_event() for wsc_recv_chunk() and wsc_recv_event(): the same events,
+ * except that a compressed message comes inflated into out[0..cap) in DATA
+ * events that are never empty unless they end the message.
+ */
+static int next_data(struct wsc_conn *c, size_t max_len, bool want_control, uint8_t *out,
+                     size_t cap, uint64_t deadline, struct wsc_event *ev)
+{
+    for (;;) {
+        int rc = zrx_check(c, deadline);
+        if (rc)
+            return rc;
+        if (!c->zrx.pending) {
+            rc = next_event(c, max_len, want_control, deadline, ev);
+            if (rc || ev->type != WSC_EV_DATA || !ev->compressed)
+                return rc;
+            zrx_take(c, ev);
+        }
+        rc = zrx_inflate(c, out, cap, deadline, ev);
+        if (rc || ev->len || ev->fin)
+            return rc;
     }
 }
 
@@ -903,6 +1125,58 @@ static int append_message(struct wsc_conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/*
+ * Room for inflating into the reassembly buffer: doubled as needed, never
+ * beyond max_message + 1 bytes, all the inflater can write for a message.
+ */
+static int grow_for_inflate(struct wsc_conn *c)
+{
+    if (c->msg_cap > c->msg_len)
+        return 0;
+    uint64_t most = c->opt.max_message < SIZE_MAX - 1 ? c->opt.max_message + 1 : SIZE_MAX;
+    size_t cap = c->msg_cap ? c->msg_cap : 4096;
+    while (cap <= c->msg_len && cap <= SIZE_MAX / 2)
+        cap *= 2;
+    if (cap > most)
+        cap = (size_t)most;
+    if (cap <= c->msg_len)
+        return WSC_ENOMEM;
+    uint8_t *m = mem_realloc(c, c->msg, c->msg_len, cap);
+    if (!m)
+        return WSC_ENOMEM;
+    c->msg = m;
+    c->msg_cap = cap;
+    return 0;
+}
+
+/* wsc_recv() for a compressed message: inflated whole into c->msg. */
+static int recv_inflated(struct wsc_conn *c, struct wsc_message *m, uint64_t deadline)
+{
+    for (;;) {
+        int rc = zrx_check(c, deadline);
+        if (rc)
+            return rc;
+        if (!c->zrx.pending)
+            return WSC_EAGAIN; /* wait for the next frame */
+        if (grow_for_inflate(c))
+            return zrx_fail(c, WSC_ENOMEM, deadline);
+        struct wsc_event ev;
+        rc = zrx_inflate(c, c->msg + c->msg_len, c->msg_cap - c->msg_len, deadline, &ev);
+        if (rc)
+            return rc;
+        c->msg_len += ev.len;
+        if (ev.fin) {
+            m->opcode = ev.opcode;
+            m->data = c->msg;
+            m->len = c->msg_len;
+            c->msg_len = 0;
+            c->stats.messages_in++;
+            c->stats.payload_in += m->len;
+            return 0;
+        }
+    }
+}
+
 int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
 {
     if (!c || !m)
@@ -910,9 +1184,22 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
     uint64_t deadline = deadline_after(timeout_ms);
     for (;;) {
         struct wsc_event ev;
-        int rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
+        int rc;
+        if (c->zrx.pending || c->zrx.error) {
+            rc = recv_inflated(c, m, deadline);
+            if (rc != WSC_EAGAIN)
+                return rc;
+        }
+        rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
         if (rc)
             return rc;
+        if (ev.type == WSC_EV_DATA && ev.compressed) {
+            /* Never in place: the input holds the compressed bytes. */
+            if (ev.first)
+                c->msg_len = 0;
+            zrx_take(c, &ev);
+            continue;
+        }
         if (ev.type != WSC_EV_DATA) {
             m->opcode = ev.type == WSC_EV_PING ? WSC_OP_PING : WSC_OP_PONG;
             m->data = ev.data;
@@ -954,7 +1241,8 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
     uint64_t deadline = deadline_after(timeout_ms);
     for (;;) {
         struct wsc_event ev;
-        int rc = next_event(c, cap, false, deadline, &ev);
+        /* Compressed messages are inflated straight into buf. */
+        int rc = next_data(c, cap, false, buf, cap, deadline, &ev);
         if (rc)
             return rc;
         if (ev.type != WSC_EV_DATA)
@@ -963,7 +1251,8 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
             c->chunk_first |= ev.first; /* an empty frame carries nothing */
             continue;
         }
-        memcpy(buf, ev.data, ev.len);
+        if (ev.data != buf && ev.len)
+            memcpy(buf, ev.data, ev.len);
         ch->opcode = ev.opcode;
         ch->first = ev.first || c->chunk_first;
         ch->fin = ev.fin;
@@ -981,7 +1270,8 @@ int wsc_recv_event(struct wsc_conn *c, struct wsc_event *ev, size_t max_len,
 {
     if (!c || !ev || max_len == 0)
         return WSC_EINVAL;
-    int rc = next_event(c, max_len, true, deadline_after(timeout_ms), ev);
+    size_t zcap = max_len < c->zbuf_cap ? max_len : c->zbuf_cap;
+    int rc = next_data(c, max_len, true, c->zbuf, zcap, deadline_after(timeout_ms), ev);
     if (rc == 0 && ev->type == WSC_EV_DATA) {
         c->stats.payload_in += ev->len;
         c->stats.messages_in += ev->fin;
@@ -995,7 +1285,7 @@ static int send_failed(struct wsc_conn *c, int rc)
 {
     if (rc == WSC_ETIMEDOUT)
         return failf(c, rc, "timed out sending");
-    return failf(c, rc, "sending failed: %s", transport_error(rc));
+    return failf(c, rc, "sending failed: %s", transport_error(c, rc));
 }
 
 static int check_open(struct wsc_conn *c)
@@ -1004,6 +1294,84 @@ static int check_open(struct wsc_conn *c)
         return c->error;
     if (c->state != WSC_CONN_OPEN)
         return WSC_ENOTCONN;
+    return 0;
+}
+
+/*
+ * One frame of a compressed message: compressed bytes p[0..n), RSV1 on the
+ * first frame only (RFC 7692 6). The output buffer is sent only when full:
+ * the caller flushes at the end of the call.
+ */
+static int send_zframe(struct wsc_conn *c, const uint8_t *p, size_t n, bool fin,
+                       uint64_t deadline)
+{
+    uint8_t op = c->ztx.started ? WSC_OP_CONTINUATION : c->ztx.opcode;
+    uint8_t rsv = c->ztx.started ? 0 : WSC_RSV1;
+    int rc;
+    while ((rc = wsc_session_frame_begin_rsv(&c->session, op, fin, rsv, n)) == WSC_EAGAIN) {
+        rc = flush_session(c, deadline);
+        if (rc)
+            return send_failed(c, rc);
+    }
+    if (rc)
+        return rc;
+    c->ztx.started = true;
+    c->stats.compressed_out += n;
+    while (n) {
+        size_t took;
+        wsc_session_write(&c->session, p, n, &took);
+        p += took;
+        n -= took;
+        if (n && (rc = flush_session(c, deadline)) != 0)
+            return send_failed(c, rc);
+    }
+    return 0;
+}
+
+/*
+ * RFC 7692 7.2.1: a message (or the next fragment of one) through the
+ * compressor, each run of output it releases sent as the next frame. The last
+ * frame, FIN set, carries what the final flush releases (at least one byte
+ * for a message that began in this call; an empty continuation otherwise).
+ */
+static int send_compressed(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len,
+                           bool fin, uint64_t deadline)
+{
+    if (opcode != WSC_OP_CONTINUATION) {
+        if (c->ztx.active || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY))
+            return WSC_EINVAL;
+        c->ztx.active = true;
+        c->ztx.started = false;
+        c->ztx.opcode = opcode;
+    }
+    size_t total = len;
+    for (;;) {
+        size_t used, made;
+        int rc = wsc_deflate_compress(c->deflate, p, len, fin, c->zbuf, c->zbuf_cap, &used,
+                                      &made);
+        p += used;
+        len -= used;
+        /* zlib's state could not be set up (WSC_ENOMEM, nothing sent), or it
+         * broke: as for any allocation that fails, the connection ends. */
+        if (rc && rc != WSC_ENOBUFS)
+            return internal_failure(c, rc, deadline, "compressing a message");
+        bool last = fin && rc == 0;
+        if (made || last) {
+            int frc = send_zframe(c, c->zbuf, made, last, deadline);
+            if (frc)
+                return frc;
+        }
+        if (rc == 0)
+            break;
+    }
+    if (fin)
+        c->ztx.active = false;
+    int rc = flush_session(c, deadline);
+    if (rc)
+        return send_failed(c, rc);
+    c->stats.payload_out += total;
+    c->stats.uncompressed_out += total;
+    c->stats.messages_out += fin;
     return 0;
 }
 
@@ -1016,6 +1384,11 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
     if (rc)
         return rc;
     uint64_t deadline = deadline_after(timeout_ms);
+    /* Whole messages under compress_min go out as they are; a fragmented one
+     * is compressed, its size being unknown at the start. */
+    if (c->deflate && (c->ztx.active || (opcode != WSC_OP_CONTINUATION &&
+                                         (!fin || len >= c->opt.compress_min))))
+        return send_compressed(c, opcode, data, len, fin, deadline);
     while ((rc = wsc_session_frame_begin(&c->session, opcode, fin, len)) == WSC_EAGAIN) {
         rc = flush_session(c, deadline);
         if (rc)
@@ -1136,6 +1509,10 @@ void wsc_conn_free(struct wsc_conn *c)
     mem_free(c, c->hs_head);
     mem_free(c, c->hs_headers);
     mem_free(c, c->msg);
+    wsc_deflate_free(c->deflate);
+    mem_free(c, c->zbuf);
+    c->deflate = NULL;
+    c->zbuf = NULL;
     mem_free(c, c->req_headers);
     mem_free(c, c->auth_value);
     c->req_headers = NULL;
@@ -1154,7 +1531,10 @@ int wsc_conn_fd(const struct wsc_conn *c)
 
 bool wsc_conn_has_buffered_input(const struct wsc_conn *c)
 {
-    if (c->in_end > c->in_start)
+    /* A compressed message part-way inflated is input too, while open. */
+    bool zrx = (c->zrx.pending || c->zrx.error) && c->state != WSC_CONN_CLOSED &&
+               c->state != WSC_CONN_FAILED;
+    if (c->in_end > c->in_start || zrx)
         return true;
     return c->tr_open && c->tr.ops->pending && c->tr.ops->pending(c->tr.ctx) > 0;
 }
@@ -1169,6 +1549,11 @@ const char *wsc_conn_detail(const struct wsc_conn *c)
 int wsc_conn_http_status(const struct wsc_conn *c) { return c->hs.status; }
 
 const char *wsc_conn_protocol(const struct wsc_conn *c) { return c->hs.protocol; }
+
+const struct wsc_pmd_params *wsc_conn_deflate(const struct wsc_conn *c)
+{
+    return c->hs.deflate ? &c->hs.deflate_params : NULL;
+}
 
 const uint8_t *wsc_conn_error_body(const struct wsc_conn *c, size_t *len)
 {

@@ -66,7 +66,8 @@ const char *wsc_strerror(int err)
     case WSC_EMASKED:
         return "the server sent a masked frame (RFC 6455 5.1)";
     case WSC_ERSV:
-        return "the server set RSV bits without a negotiated extension (RFC 6455 5.2)";
+        return "the server set RSV bits that no negotiated extension allows there "
+               "(RFC 6455 5.2, RFC 7692 6)";
     case WSC_EOPCODE:
         return "the server sent a frame with a reserved opcode (RFC 6455 5.2)";
     case WSC_ECONTROL_LEN:

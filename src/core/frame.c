@@ -127,8 +127,14 @@ int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
 size_t wsc_frame_header_encode(uint8_t *out, bool fin, uint8_t opcode, uint64_t length,
                                const uint8_t *mask)
 {
+    return wsc_frame_header_encode_rsv(out, fin, 0, opcode, length, mask);
+}
+
+size_t wsc_frame_header_encode_rsv(uint8_t *out, bool fin, uint8_t rsv, uint8_t opcode,
+                                   uint64_t length, const uint8_t *mask)
+{
     size_t n = 2;
-    out[0] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0f));
+    out[0] = (uint8_t)((fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0x0f));
     uint8_t m = mask ? 0x80 : 0;
     if (length < 126) {
         out[1] = (uint8_t)(m | length);

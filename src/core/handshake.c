@@ -149,6 +149,10 @@ int wsc_handshake_write_request(struct wsc_handshake *hs,
     int rc = check_request(r);
     if (rc)
         return rc;
+    /* RFC 7692 5 and 7: the offer, "permessage-deflate" and its parameters. */
+    char ext[WSC_PMD_OFFER_MAX];
+    if (r->deflate && wsc_pmd_write_offer(r->deflate, ext, sizeof(ext)) < 0)
+        return WSC_EINVAL;
 
     char key[WSC_HANDSHAKE_KEY_LEN];
     wsc__base64_encode(nonce, WSC_HANDSHAKE_NONCE_LEN, key);
@@ -185,6 +189,11 @@ int wsc_handshake_write_request(struct wsc_handshake *hs,
                 puts_(&o, ", ");
             puts_(&o, r->protocols[i]);
         }
+        puts_(&o, "\r\n");
+    }
+    if (r->deflate) {
+        puts_(&o, "Sec-WebSocket-Extensions: ");
+        puts_(&o, ext);
         puts_(&o, "\r\n");
     }
     for (size_t i = 0; i < r->header_count; i++) {
@@ -340,9 +349,19 @@ static int check_101(struct wsc_handshake *hs)
     if (diff)
         return WSC_EHS_ACCEPT;
 
-    const struct wsc_header *ext = wsc_handshake_header(hs, "sec-websocket-extensions");
-    if (ext && count_headers(hs, "sec-websocket-extensions") > 0)
-        return WSC_EHS_EXTENSION; /* this build offers no extension */
+    /* RFC 6455 4.1 (6) and 9.1: only an extension we offered may come back;
+     * RFC 7692 7: permessage-deflate's answer must fit our offer. No header:
+     * the server declined, and the connection runs without extensions. */
+    struct wsc_pmd_params pmd = {false, false, 0, 0};
+    bool deflate = count_headers(hs, "sec-websocket-extensions") > 0;
+    if (deflate) {
+        if (!hs->req->deflate)
+            return WSC_EHS_EXTENSION;
+        int rc =
+            wsc__pmd_parse_fields(hs->req->deflate, hs->headers, hs->header_count, &pmd);
+        if (rc)
+            return rc;
+    }
 
     const struct wsc_header *proto = wsc_handshake_header(hs, "sec-websocket-protocol");
     if (proto) {
@@ -354,11 +373,16 @@ static int check_101(struct wsc_handshake *hs)
             if (strlen(offered) == proto->value_len &&
                 memcmp(offered, proto->value, proto->value_len) == 0) {
                 hs->protocol = offered;
-                return 0;
+                break;
             }
         }
-        return WSC_EHS_PROTOCOL;
+        if (!hs->protocol)
+            return WSC_EHS_PROTOCOL;
     }
+    /* Published only for a handshake that succeeded. */
+    hs->deflate = deflate;
+    if (deflate)
+        hs->deflate_params = pmd;
     return 0;
 }
 

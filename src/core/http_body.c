@@ -55,7 +55,9 @@ static int parse_length(const char *p, size_t n, bool *seen, uint64_t *out)
     const char *end = p + n;
     if (n == 0)
         return WSC_EHTTP_LENGTH;
-    while (p < end) {
+    /* Every element is checked, the one after a trailing comma too ("5," is
+     * as malformed as ",5"). */
+    for (;;) {
         const char *c = memchr(p, ',', (size_t)(end - p));
         const char *te = c ? c : end;
         while (p < te && is_ows(*p))
@@ -77,9 +79,10 @@ static int parse_length(const char *p, size_t n, bool *seen, uint64_t *out)
             return WSC_EHTTP_LENGTH;
         *seen = true;
         *out = v;
-        p = c ? c + 1 : end;
+        if (!c)
+            return 0;
+        p = c + 1;
     }
-    return 0;
 }
 
 /* The last transfer coding named by all Transfer-Encoding fields, as a span. */

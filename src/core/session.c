@@ -1,8 +1,10 @@
 /*
  * RFC 6455 session rules on top of the frame codec: messages and fragmentation
  * (5.4), control frames (5.5), the close handshake (5.5.1, 7), UTF-8 (8.1) and
- * size limits. Output is pulled: frames are written into the caller's output
- * buffer and wsc_session_pending_output() hands them to the front end.
+ * size limits, plus the framing side of permessage-deflate (RFC 7692 6: RSV1
+ * marks compressed messages; inflating them is the layer above's job). Output
+ * is pulled: frames are written into the caller's output buffer and
+ * wsc_session_pending_output() hands them to the front end.
  */
 #include <string.h>
 
@@ -20,6 +22,7 @@ int wsc_session_init(struct wsc_session *s, const struct wsc_session_config *cfg
     s->max_message = cfg->max_message ? cfg->max_message : WSC_MAX_MESSAGE_DEFAULT;
     s->random = cfg->random;
     s->random_user = cfg->random_user;
+    s->pmd = cfg->permessage_deflate;
     s->out = cfg->out_buf;
     s->out_cap = cfg->out_cap;
     s->rx_first = true;
@@ -126,6 +129,13 @@ static int fail(struct wsc_session *s, int err)
     return err;
 }
 
+int wsc_session_fail(struct wsc_session *s, int err)
+{
+    if (!s || err >= 0)
+        return WSC_EINVAL;
+    return fail(s, err);
+}
+
 size_t wsc_session_pending_output(struct wsc_session *s, const uint8_t **data)
 {
     flush_controls(s);
@@ -158,8 +168,13 @@ bool wsc_session_finished(const struct wsc_session *s)
 static int check_byte0(const struct wsc_session *s, uint8_t b0)
 {
     uint8_t op = b0 & 0x0f;
-    if (b0 & 0x70)
-        return WSC_ERSV; /* 5.2: no extension negotiated */
+    if (b0 & 0x30)
+        return WSC_ERSV; /* 5.2: no extension defines RSV2 or RSV3 */
+    /* RFC 7692 6: RSV1 is permessage-deflate's "Per-Message Compressed" bit,
+     * set on the first frame of a message only: never on a continuation, and
+     * never on a control frame (6.1). Without the extension it is 5.2's. */
+    if ((b0 & 0x40) && (!s->pmd || is_control(op) || op == WSC_OP_CONTINUATION))
+        return WSC_ERSV;
     if (is_control(op)) {
         if (op > WSC_OP_PONG)
             return WSC_EOPCODE;
@@ -224,10 +239,14 @@ static int check_header(struct wsc_session *s, const struct wsc_frame_header *h)
         s->rx_opcode = op;
         s->rx_first = true;
         s->rx_msg_len = 0;
+        s->rx_compressed = (h->rsv & WSC_RSV1) != 0;
         wsc_utf8_reset(&s->utf8);
     }
-    /* Checked at the header, so an oversized message costs no payload reads. */
-    if (h->length > s->max_message - s->rx_msg_len)
+    /* Checked at the header, so an oversized message costs no payload reads.
+     * A compressed message may be a little larger on the wire than inflated
+     * (incompressible data); its inflated size is checked while inflating. */
+    uint64_t limit = s->rx_compressed ? wsc_pmd_wire_limit(s->max_message) : s->max_message;
+    if (h->length > limit - s->rx_msg_len)
         return WSC_EMSG_TOO_BIG;
     s->rx_msg_len += h->length;
     return 0;
@@ -360,7 +379,8 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
         }
 
         size_t n = fe.len;
-        if (s->rx_opcode == WSC_OP_TEXT) {
+        /* Compressed text is UTF-8 only once inflated: checked above the core. */
+        if (s->rx_opcode == WSC_OP_TEXT && !s->rx_compressed) {
             struct wsc_utf8 before = s->utf8;
             size_t ok = wsc_utf8_validate(&s->utf8, fe.data, n);
             if (ok < n) {
@@ -400,11 +420,13 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
         ev->len = n;
         ev->remaining = fe.remaining;
         ev->close_code = 0;
+        ev->compressed = s->rx_compressed;
         s->rx_first = false;
         if (ev->fin) {
             s->rx_opcode = 0;
             s->rx_first = true;
             s->rx_msg_len = 0;
+            s->rx_compressed = false;
         }
         *consumed = pos;
         return 0;
@@ -421,9 +443,21 @@ static bool closing(const struct wsc_session *s)
 int wsc_session_frame_begin(struct wsc_session *s, uint8_t opcode, bool fin,
                             uint64_t length)
 {
+    return wsc_session_frame_begin_rsv(s, opcode, fin, 0, length);
+}
+
+int wsc_session_frame_begin_rsv(struct wsc_session *s, uint8_t opcode, bool fin,
+                                uint8_t rsv, uint64_t length)
+{
     if (closing(s))
         return WSC_ENOTCONN;
     if (s->tx_in_frame)
+        return WSC_EINVAL;
+    /* RFC 7692 6: RSV1 only with the extension, on the first frame of a data
+     * message (TEXT/BINARY; the sequence check below rejects one inside a
+     * message). */
+    if (rsv != 0 &&
+        (rsv != WSC_RSV1 || !s->pmd || (opcode != WSC_OP_TEXT && opcode != WSC_OP_BINARY)))
         return WSC_EINVAL;
     if (is_control(opcode)) {
         if ((opcode != WSC_OP_PING && opcode != WSC_OP_PONG) || !fin ||
@@ -446,8 +480,8 @@ int wsc_session_frame_begin(struct wsc_session *s, uint8_t opcode, bool fin,
     int rc = s->random(s->random_user, s->tx_mask, sizeof(s->tx_mask));
     if (rc)
         return rc < 0 ? rc : WSC_EIO;
-    s->out_end += wsc_frame_header_encode(s->out + s->out_end, fin, opcode, length,
-                                          s->tx_mask);
+    s->out_end += wsc_frame_header_encode_rsv(s->out + s->out_end, fin, rsv, opcode, length,
+                                              s->tx_mask);
     s->tx_remaining = length;
     s->tx_offset = 0;
     s->tx_in_frame = length > 0;

@@ -8,7 +8,9 @@
  * UTF-8 so far and complete at the end of a message; errors are sticky and
  * leave the session FAILED; everything sent is a well-formed masked client
  * frame, no control frame lands inside our frame, and a failure sends a close
- * with the error's code.
+ * with the error's code. Every input runs twice more with permessage-deflate
+ * agreed: RSV1 then starts compressed messages, which are delivered with
+ * compressed set on all of their chunks and are not UTF-8-checked.
  */
 #include "core/fuzz_chunks.h"
 #include "wsc/wsc_core.h"
@@ -119,7 +121,7 @@ static void drain(struct wsc_session *s, struct sent *o, struct fz_log *log)
 
 /* The DATA chunks of the current frame, gathered for one log line. */
 struct data_run {
-    bool open, expect_first, text;
+    bool open, expect_first, text, compressed;
     bool first, frame_fin;
     uint8_t op;
     uint64_t remaining, hash;
@@ -131,9 +133,9 @@ static void run_flush(struct data_run *r, struct fz_log *log, size_t at)
 {
     if (!r->open)
         return;
-    fz_log(log, "DATA op=%u first=%d ffin=%d len=%zu rem=%llu #%016llx at %zu\n", r->op,
-           r->first, r->frame_fin, r->len, (unsigned long long)r->remaining,
-           (unsigned long long)r->hash, at);
+    fz_log(log, "DATA op=%u first=%d ffin=%d z=%d len=%zu rem=%llu #%016llx at %zu\n",
+           r->op, r->first, r->frame_fin, r->compressed, r->len,
+           (unsigned long long)r->remaining, (unsigned long long)r->hash, at);
     r->open = false;
 }
 
@@ -146,11 +148,14 @@ static void on_data(struct data_run *r, const struct wsc_event *ev, size_t limit
     if (!r->open) {
         FZ_CHECK(ev->first == r->expect_first);
         if (ev->first) {
-            r->text = ev->opcode == WSC_OP_TEXT;
+            /* Compressed text is UTF-8 only once inflated. */
+            r->compressed = ev->compressed;
+            r->text = ev->opcode == WSC_OP_TEXT && !ev->compressed;
             wsc_utf8_reset(&r->utf8);
         } else {
             FZ_CHECK(ev->opcode == r->op);
         }
+        FZ_CHECK(ev->compressed == r->compressed);
         r->open = true;
         r->op = ev->opcode;
         r->first = ev->first;
@@ -175,7 +180,7 @@ static void on_data(struct data_run *r, const struct wsc_event *ev, size_t limit
     }
 }
 
-static void run(const struct fz_plan *p, bool chunked, struct fz_log *log)
+static void run(const struct fz_plan *p, bool chunked, bool pmd, struct fz_log *log)
 {
     static const uint64_t max_messages[] = {0, 1, 16, 300};
     static const size_t limits[] = {0, 1, 7, 64};
@@ -188,7 +193,8 @@ static void run(const struct fz_plan *p, bool chunked, struct fz_log *log)
                                      .out_buf = out,
                                      .out_cap = OUT_CAP,
                                      .random = counting_random,
-                                     .random_user = &ctr};
+                                     .random_user = &ctr,
+                                     .permessage_deflate = pmd};
     struct wsc_session s;
     struct sent o = {0};
     struct data_run r = {.expect_first = true};
@@ -294,8 +300,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz_plan p;
     if (!fz_plan_parse(data, size, &p))
         return 0;
-    run(&p, false, &whole);
-    run(&p, true, &chunked);
-    fz_compare(&whole, &chunked);
+    for (int pmd = 0; pmd < 2; pmd++) {
+        run(&p, false, pmd, &whole);
+        run(&p, true, pmd, &chunked);
+        fz_compare(&whole, &chunked);
+    }
     return 0;
 }

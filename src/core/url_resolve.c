@@ -40,11 +40,20 @@ static void add_str(struct buf *b, const char *s) { add(b, s, strlen(s)); }
 static void add_authority(struct buf *b, const struct wsc_url *base)
 {
     add_str(b, base->tls ? "wss://" : "ws://");
-    if (base->ipv6)
+    if (base->ipv6) {
+        /* The zone is stored as "fe80::1%eth0" but written "%25eth0" in a URL
+         * (RFC 6874 2), which is what wsc_url_parse() reads back. */
+        const char *zone = strchr(base->host, '%');
         add_str(b, "[");
-    add_str(b, base->host);
-    if (base->ipv6)
+        add(b, base->host, zone ? (size_t)(zone - base->host) : strlen(base->host));
+        if (zone) {
+            add_str(b, "%25");
+            add_str(b, zone + 1);
+        }
         add_str(b, "]");
+    } else {
+        add_str(b, base->host);
+    }
     char port[8];
     size_t n = 0;
     uint16_t v = base->port;
@@ -73,6 +82,8 @@ int wsc_url_resolve(const struct wsc_url *base, const char *loc, size_t len, cha
         if ((unsigned char)loc[i] <= 0x20 || loc[i] == 0x7f)
             return WSC_EURL;
     struct buf b = {out, 0, cap, false};
+    /* loc need not be NUL-terminated: test the index before reading there. */
+    size_t scheme_end = strcspn_n(loc, len, ":/?");
     if (has_prefix_ci(loc, len, "http://") || has_prefix_ci(loc, len, "https://")) {
         /* An HTTP server redirecting the upgrade names an http(s) URL: same
          * host semantics, WebSocket scheme (RFC 6455 3: ws maps to http). */
@@ -84,8 +95,7 @@ int wsc_url_resolve(const struct wsc_url *base, const char *loc, size_t len, cha
     } else if (len >= 2 && loc[0] == '/' && loc[1] == '/') {
         add_str(&b, base->tls ? "wss:" : "ws:");
         add(&b, loc, len);
-    } else if (len > 0 && loc[strcspn_n(loc, len, ":/?")] == ':' &&
-               strcspn_n(loc, len, ":/?") < len) {
+    } else if (scheme_end < len && loc[scheme_end] == ':') {
         return WSC_EURL; /* another scheme: nothing a WebSocket client can follow */
     } else {
         add_authority(&b, base);

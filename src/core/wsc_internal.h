@@ -32,4 +32,13 @@ static inline char wsc__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c
 /** Case-insensitive ASCII comparison of a[0..alen) with the NUL-terminated @p b. */
 bool wsc__ieq(const char *a, size_t alen, const char *b);
 
+/**
+ * wsc_pmd_parse_response() for a response whose Sec-WebSocket-Extensions may
+ * come in several fields: checks those among headers[0..count) (other names are
+ * skipped) as their values joined with ", ". WSC_EHS_EXTENSION when there is
+ * none. Returns as wsc_pmd_parse_response().
+ */
+int wsc__pmd_parse_fields(const struct wsc_pmd_offer *o, const struct wsc_header *headers,
+                          size_t count, struct wsc_pmd_params *out);
+
 #endif

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Usage: run.sh [--python PY] [--report FILE] [--cases PATTERNS] [--agent NAME] TESTEE
+# Usage: run.sh [--python PY] [--report FILE] [--cases PATTERNS] [--agent NAME] [--compress] TESTEE
 #
 # Runs the strict conformance suite: starts server.py on 127.0.0.1, runs TESTEE
 # (wsc-testee, or any Autobahn client testee taking "URL AGENT") against it, and
-# prints the report. Exits 0 only when every selected case passed.
+# prints the report. Exits 0 only when every selected case passed. --compress
+# passes --compress to the testee (cases 12 and 13 need it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3
 report=""
 agent=wsc
 server_args=()
+testee_args=()
 while [ $# -gt 1 ]; do
   case $1 in
     --python) python=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
     --cases) server_args+=(--cases "$2"); shift 2 ;;
     --agent) agent=$2; shift 2 ;;
+    --compress) testee_args+=(--compress); shift ;;
     *) break ;;
   esac
 done
-[ $# -eq 1 ] || { sed -n '2,7s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,8s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 testee=$1
 
 tmp=$(mktemp -d)
@@ -49,7 +52,7 @@ if [ -z "$port" ]; then
 fi
 
 start=$(date +%s)
-"$testee" "ws://127.0.0.1:$port" "$agent" >"$tmp/testee.out" 2>&1
+"$testee" "${testee_args[@]}" "ws://127.0.0.1:$port" "$agent" >"$tmp/testee.out" 2>&1
 testee_rc=$?
 elapsed=$(($(date +%s) - start))
 

@@ -11,7 +11,9 @@ testee that runs against Autobahn's fuzzingserver runs against this one too:
 
 The cases follow Autobahn's categories and numbering ("1.1.1"): 1 framing, 2 pings and
 pongs, 3 reserved bits, 4 opcodes, 5 fragmentation, 6 UTF-8, 7 close handling, 9 limits
-and performance. They are our own, and strict: each case has exactly one outcome that
+and performance, 12 compression and 13 compression parameters (permessage-deflate,
+RFC 7692). Cases 12 and 13 need a client that offers permessage-deflate; the others
+decline any offer. They are our own, and strict: each case has exactly one outcome that
 passes. Either the client echoes every message exactly (type and bytes) and then
 answers our close 1000 with close 1000, or it fails the connection with one exact close
 code (1002, 1007, 1009) and sends nothing but that close after the violation. A client
@@ -43,6 +45,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -276,6 +279,8 @@ class Conn:
 
     def __init__(self, sock, leftover=b""):
         self.sock = sock
+        self.pmd = None           # the Deflate a compression case agreed on
+        self.msg_rsv1 = False     # the client message being reassembled is compressed
         self.buf = bytearray(leftover)
         self.ended = None         # the eof/reset Event once the client's input ended
         self.msg_op = None        # opcode of the client message being reassembled
@@ -370,8 +375,11 @@ class Conn:
             raise ClientViolation(f"sent a {what} frame after its close frame (RFC 6455 5.5.1)")
         if not masked:
             raise ClientViolation(f"sent an unmasked {what} frame (RFC 6455 5.1)")
-        if rsv:
-            raise ClientViolation(f"set RSV bits {rsv:#x} on a {what} frame (RFC 6455 5.2)")
+        # RFC 7692 6: with permessage-deflate, RSV1 on the first frame of a message.
+        starts = op in (OP_TEXT, OP_BINARY)
+        if rsv and not (self.pmd and rsv == 4 and starts):
+            raise ClientViolation(f"set RSV bits {rsv:#x} on a {what} frame (RFC 6455 5.2"
+                                  f"{', RFC 7692 6' if self.pmd else ''})")
         if op >= 0x8:
             if op not in (OP_CLOSE, OP_PING, OP_PONG):
                 raise ClientViolation(f"sent reserved {what}")
@@ -391,11 +399,16 @@ class Conn:
             if self.msg_op is not None:
                 raise ClientViolation(f"started a {what} message inside a fragmented one")
             self.msg_op, self.msg_parts = op, []
+            self.msg_rsv1 = rsv == 4
         self.msg_parts.append(payload)
         if not fin:
             return None
         data, op = b"".join(self.msg_parts), self.msg_op
         self.msg_op, self.msg_parts = None, []
+        if self.msg_rsv1:
+            data = self.pmd.inflate(data)
+        elif self.pmd:
+            self.note("the client sent a message uncompressed")
         if op == OP_TEXT and not utf8_valid(data):
             raise ClientViolation("sent a text message that is not valid UTF-8")
         return Event("text" if op == OP_TEXT else "binary", data)
@@ -500,6 +513,102 @@ class Conn:
         except OSError:
             pass
         self.sock.close()
+
+
+# --------------------------------------------------------------------------- compression
+
+DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+
+def deflate_offers(head):
+    """The client's permessage-deflate offers (RFC 7692 5) in its request head, each a
+    dict of parameter -> value (None for a parameter without one)."""
+    offers = []
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or name.strip().lower() != "sec-websocket-extensions":
+            continue
+        for ext in value.split(","):
+            parts = [p.strip() for p in ext.split(";")]
+            if parts[0] != "permessage-deflate":
+                continue
+            params = {}
+            for p in parts[1:]:
+                key, eq, val = p.partition("=")
+                params[key.strip()] = val.strip().strip('"') if eq else None
+            offers.append(params)
+    return offers
+
+
+class Deflate:
+    """The server end of permessage-deflate as a case agrees on it (RFC 7692 7.2).
+
+    answer: the parameters of our response (server_no_context_takeover,
+    client_no_context_takeover: True; server_max_window_bits,
+    client_max_window_bits: 8..15). We compress with our window and reset per
+    message without server context takeover; we inflate the client's messages with
+    the client's agreed window and a fresh inflater per message without client
+    context takeover, so a client that breaks either promise fails to inflate."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.snct = bool(answer.get("server_no_context_takeover"))
+        self.cnct = bool(answer.get("client_no_context_takeover"))
+        self.sbits = max(9, answer.get("server_max_window_bits") or 15)
+        self.cbits = answer.get("client_max_window_bits") or 15
+        self.tx = self.rx = None
+
+    def accepts(self, offer):
+        """None when we may answer this offer so (7.1), else why not."""
+        if "client_max_window_bits" in self.answer and "client_max_window_bits" not in offer:
+            return "the offer has no client_max_window_bits (RFC 7692 7.1.2.2)"
+        asked = offer.get("server_max_window_bits")
+        if asked and self.sbits > int(asked):
+            return f"the offer limits our window to {asked} bits"
+        if "server_no_context_takeover" in offer and not self.snct:
+            return "the offer asks for server_no_context_takeover"
+        return None
+
+    def header_line(self):
+        value = "permessage-deflate"
+        for key, v in self.answer.items():
+            value += f"; {key}" if v is True else f"; {key}={v}"
+        return "Sec-WebSocket-Extensions: " + value
+
+    def compress(self, payload, final_block=False):
+        """A message's payload: the sync flush's 00 00 ff ff removed (7.2.1), or with
+        final_block a BFINAL block followed by one 00 byte (7.2.3.4)."""
+        if final_block:
+            c = zlib.compressobj(9, zlib.DEFLATED, -self.sbits)
+            return c.compress(payload) + c.flush(zlib.Z_FINISH) + b"\x00"
+        if self.tx is None or self.snct:
+            self.tx = zlib.compressobj(9, zlib.DEFLATED, -self.sbits)
+        data = self.tx.compress(payload) + self.tx.flush(zlib.Z_SYNC_FLUSH)
+        assert data.endswith(DEFLATE_TAIL)
+        return data[:-4]
+
+    def frame_list(self, op, payload, frame_size=None, final_block=False):
+        """A compressed message as a list of frames, RSV1 on the first (RFC 7692 6)."""
+        data = self.compress(payload, final_block)
+        parts = split_every(data, frame_size) if frame_size else [data]
+        return [frame(op if i == 0 else OP_CONT, part, fin=i == len(parts) - 1,
+                      rsv=4 if i == 0 else 0) for i, part in enumerate(parts)]
+
+    def frames(self, op, payload, frame_size=None, final_block=False):
+        return b"".join(self.frame_list(op, payload, frame_size, final_block))
+
+    def inflate(self, payload):
+        if self.rx is None or self.cnct:
+            self.rx = zlib.decompressobj(-self.cbits)
+        try:
+            data = self.rx.decompress(payload + DEFLATE_TAIL, CLIENT_FRAME_MAX + 1)
+        except zlib.error as e:
+            raise ClientViolation(f"sent compressed data that does not inflate with a "
+                                  f"{self.cbits}-bit window{' and no context' if self.cnct else ''}"
+                                  f" ({e}; RFC 7692 7.2.2)") from None
+        if len(data) > CLIENT_FRAME_MAX or self.rx.unconsumed_tail:
+            raise ClientViolation("sent a compressed message larger than any case asks for")
+        return data
 
 
 # --------------------------------------------------------------------------- scripts
@@ -620,10 +729,13 @@ def utf8_truncated_script(parts, chop=None):
 
 
 class Case:
-    """burst: frames sent in the same write as the 101 response, before the script."""
+    """burst: frames sent in the same write as the 101 response, before the script.
+    deflate: for the compression cases, the parameters our answer to the client's
+    permessage-deflate offer carries (a dict; {} accepts with no parameters)."""
 
-    def __init__(self, cid, title, script, burst=b""):
+    def __init__(self, cid, title, script, burst=b"", deflate=None):
         self.id, self.title, self.script, self.burst = cid, title, script, burst
+        self.deflate = deflate
         self.category = cid.split(".")[0]
 
 
@@ -636,6 +748,8 @@ CATEGORIES = {
     "6": "UTF-8 handling",
     "7": "Close handling",
     "9": "Limits and performance",
+    "12": "Compression (permessage-deflate)",
+    "13": "Compression parameters (context takeover, windows)",
 }
 
 
@@ -1088,6 +1202,112 @@ def limits_cases(add):
         too_big_fragments(OP_BINARY, MiB))
 
 
+def compression_cases(add):
+    """12: compressed messages of many sizes with context takeover both ways, split
+    into frames, with final blocks, and hostile ones; 13: the same traffic under each
+    context-takeover and window parameter. The client's echoes are inflated with the
+    agreed window and context, so it must keep its promises too."""
+    def messages(op, size, count):
+        # Messages that repeat each other but not themselves (random printable text):
+        # with context takeover a compressor refers to the previous message, as far
+        # back as its window allows. One that ignores an agreed window or context
+        # then refers further than our inflater can follow.
+        rnd = random.Random(size)
+        base = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz0123456789 ,.")
+                     for _ in range(size))
+        return [base[:max(size - 4, 0)] + (b"%04d" % i)[:size] for i in range(count)]
+
+    def compressed_echo(op, size, count=10, frame_size=None, final_block=False,
+                        pings=False):
+        def script(c):
+            for m in messages(op, size, count):
+                frames = c.pmd.frame_list(op, m, frame_size, final_block)
+                # With pings: one after the first frame, between the fragments.
+                ping_between = pings and len(frames) > 1
+                if ping_between:
+                    frames.insert(1, ping(b"z"))
+                c.send(b"".join(frames))
+                if ping_between:
+                    c.expect_pong(b"z")
+                c.expect_echo(op, m, BIG_TIMEOUT)
+            c.close_normally()
+        return script
+
+    sizes = [16, 64, 256, 1024, 4096, 16 * KiB, 64 * KiB, 256 * KiB]
+    for sub, op in ((1, OP_TEXT), (2, OP_BINARY)):
+        for i, n in enumerate(sizes, 1):
+            add(f"12.{sub}.{i}", f"10 compressed {OP_NAMES[op]} messages of {n} bytes",
+                compressed_echo(op, n), deflate={})
+    for i, (n, fs) in enumerate([(4096, 1), (4096, 7), (64 * KiB, 100), (256 * KiB, 4096)], 1):
+        add(f"12.3.{i}", f"compressed text of {n} bytes in frames of {fs} compressed "
+            "bytes, a ping between the first two",
+            compressed_echo(OP_TEXT, n, 3, frame_size=fs, pings=True), deflate={})
+    # 7.2.3.4: data ended with a BFINAL block (then a 00 byte) instead of a sync flush;
+    # the server's context is not kept, so it promises no context takeover.
+    for i, n in enumerate([0, 5, 4096], 1):
+        add(f"12.4.{i}", f"compressed text of {n} bytes ending with a BFINAL block",
+            compressed_echo(OP_TEXT, n, 3, final_block=True),
+            deflate={"server_no_context_takeover": True})
+
+    def zeros_bomb(c):
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+        data = b"".join(comp.compress(b"\0" * MiB) for _ in range(64))
+        data += comp.flush(zlib.Z_SYNC_FLUSH)
+        c.send(text(HELLO))
+        c.expect_echo(OP_TEXT, HELLO)
+        c.send(frame(OP_BINARY, data[:-4], rsv=4) + text(AFTER))
+        c.expect_close(1009, timeout=BIG_TIMEOUT)
+
+    def corrupt(c):
+        c.send(text(HELLO) + frame(OP_BINARY, b"\xff\xff\xff\xff", rsv=4) + text(AFTER))
+        c.expect_echo(OP_TEXT, HELLO)
+        c.expect_close(1007)
+
+    def bad_text(c):
+        c.send(text(HELLO) + c.pmd.frames(OP_TEXT, b"caf\xc3\xa9 \xc3\x28") + text(AFTER))
+        c.expect_echo(OP_TEXT, HELLO)
+        c.expect_close(1007)
+
+    def rsv1_continuation(c):
+        data = c.pmd.compress(b"two frames")
+        c.send(text(HELLO) + frame(OP_TEXT, data[:2], fin=False, rsv=4) +
+               frame(OP_CONT, data[2:], rsv=4) + text(AFTER))
+        c.expect_echo(OP_TEXT, HELLO)
+        c.expect_close(1002)
+
+    def rsv1_ping(c):
+        c.send(text(HELLO) + frame(OP_PING, b"x", rsv=4) + text(AFTER))
+        c.expect_echo(OP_TEXT, HELLO)
+        c.expect_close(1002)
+
+    add("12.5.1", "compressed message inflating to 64 MiB (about 64 KiB sent) -> 1009",
+        zeros_bomb, deflate={})
+    add("12.5.2", "compressed message that is not DEFLATE data -> 1007", corrupt, deflate={})
+    add("12.5.3", "compressed text that inflates to invalid UTF-8 -> 1007", bad_text,
+        deflate={})
+    add("12.5.4", "RSV1 on a continuation frame -> 1002", rsv1_continuation, deflate={})
+    add("12.5.5", "RSV1 on a ping -> 1002", rsv1_ping, deflate={})
+
+    params = [
+        ("context takeover both ways", {}),
+        ("server_no_context_takeover", {"server_no_context_takeover": True}),
+        ("client_no_context_takeover", {"client_no_context_takeover": True}),
+        ("no context takeover either way", {"server_no_context_takeover": True,
+                                            "client_no_context_takeover": True}),
+        ("server_max_window_bits=9", {"server_max_window_bits": 9}),
+        ("client_max_window_bits=9", {"client_max_window_bits": 9}),
+        ("server_max_window_bits=12; client_max_window_bits=12",
+         {"server_max_window_bits": 12, "client_max_window_bits": 12}),
+        ("windows of 9 bits, no context takeover",
+         {"server_no_context_takeover": True, "client_no_context_takeover": True,
+          "server_max_window_bits": 9, "client_max_window_bits": 9}),
+    ]
+    for i, (name, answer) in enumerate(params, 1):
+        for sub, (n, count) in enumerate([(64, 20), (4096, 10), (64 * KiB, 4)], 1):
+            add(f"13.{i}.{sub}", f"{name}: {count} text messages of {n} bytes",
+                compressed_echo(OP_TEXT, n, count), deflate=answer)
+
+
 def lazy(make):
     """A script built only when its case runs (for cases with large payloads)."""
     def script(c):
@@ -1098,10 +1318,10 @@ def lazy(make):
 def all_cases():
     cases = []
 
-    def add(cid, title, script, burst=b""):
-        cases.append(Case(cid, title, script, burst))
+    def add(cid, title, script, burst=b"", deflate=None):
+        cases.append(Case(cid, title, script, burst, deflate))
     for build in (framing_cases, ping_cases, rsv_cases, opcode_cases, fragmentation_cases,
-                  utf8_cases, close_cases, limits_cases):
+                  utf8_cases, close_cases, limits_cases, compression_cases):
         build(add)
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
@@ -1228,9 +1448,10 @@ def check_upgrade(head):
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
-def response_101(accept):
+def response_101(accept, extra=""):
     return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode()
+            f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+            f"{extra + chr(13) + chr(10) if extra else ''}\r\n").encode()
 
 
 def plain_response(sock, status, body):
@@ -1287,7 +1508,7 @@ class Server:
         conn = Conn(sock, leftover)
         try:
             if case:
-                self.run_case(conn, accept, agent, case)
+                self.run_case(conn, accept, agent, case, head)
             elif url.path == "/getCaseCount":
                 conn.send(response_101(accept))
                 self.say_and_close(conn, text(str(len(self.cases))))
@@ -1311,9 +1532,22 @@ class Server:
         except CaseFailed:
             pass  # only the cases are judged
 
-    def run_case(self, conn, accept, agent, case):
+    def run_case(self, conn, accept, agent, case, head):
         start = time.monotonic()
-        conn.send(response_101(accept) + case.burst)
+        extra = ""
+        if case.deflate is not None:
+            # RFC 7692 5: accept the first offer our answer fits; none: the case fails.
+            conn.pmd = Deflate(case.deflate)
+            offers = deflate_offers(head)
+            why = [conn.pmd.accepts(o) for o in offers]
+            if None not in why:
+                reason = why[0] if why else "no permessage-deflate offer (testee --compress?)"
+                self.verdict(agent, case, False, f"cannot agree on compression: {reason}",
+                             0)
+                plain_response(conn.sock, "400 Bad Request", reason)
+                return
+            extra = conn.pmd.header_line()
+        conn.send(response_101(accept, extra) + case.burst)
         try:
             case.script(conn)
             conn.finish()

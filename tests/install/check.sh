@@ -19,4 +19,12 @@ flags=$(PKG_CONFIG_PATH=$libdir pkg-config --cflags --libs wsc)
 # shellcheck disable=SC2086
 cc -std=c11 "$src/tests/install/consumer.c" $flags -o "$tmp/consumer_pc"
 LD_LIBRARY_PATH=$prefix/lib:$prefix/lib64 "$tmp/consumer_pc"
-echo "find_package(wsc) and pkg-config consumers built and ran"
+# Static: libwsc.a itself, plus what `pkg-config --static` adds for its private
+# dependencies (zlib with permessage-deflate, the TLS libraries).
+static_libs=$(PKG_CONFIG_PATH=$libdir pkg-config --static --libs-only-l wsc | sed 's/-lwsc\b//')
+static_dirs=$(PKG_CONFIG_PATH=$libdir pkg-config --static --libs-only-L wsc)
+# shellcheck disable=SC2086
+cc -std=c11 "$src/tests/install/consumer.c" $(PKG_CONFIG_PATH=$libdir pkg-config --cflags wsc) \
+  $static_dirs "$(dirname "$libdir")/libwsc.a" $static_libs -o "$tmp/consumer_pc_static"
+"$tmp/consumer_pc_static"
+echo "find_package(wsc) and pkg-config consumers built and ran (shared and static)"

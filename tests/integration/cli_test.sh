@@ -110,7 +110,7 @@ check "non-101 is a handshake failure" 4 "" "^wsc: handshake failed: server answ
 check "bad accept is a handshake failure" 4 "" "^wsc: handshake failed: .*Sec-WebSocket-Accept" \
   -- --no-stdin "$BASE/bad-accept"
 check "refused connection" 3 "" "^wsc: .*127\.0\.0\.1:1.*refused" -- --no-stdin "ws://127.0.0.1:1/"
-check "wss without TLS is a connect failure" 3 "" "^wsc: .*TLS" -- --no-stdin "wss://127.0.0.1:1/"
+check "wss to a refused port is a connect failure" 3 "" "^wsc: .*refused" -- --no-stdin "wss://127.0.0.1:1/"
 check "handshake timeout" 6 "" "^wsc: .*timed out" -- --no-stdin --connect-timeout 0.3 "$BASE/silent"
 expect 'before\n'
 t=$(tag)
@@ -167,6 +167,51 @@ if [ $rc -eq 7 ] && cmp -s "$tmp/out" "$tmp/want" && [ "$(grep -c '^wsc: reconne
   passed=$((passed + 1)); echo "ok - --reconnect resumes after drops"
 else
   failed=$((failed + 1)); echo "not ok - --reconnect resumes after drops (exit $rc)"; cat "$tmp/err"
+fi
+
+# --- compression (permessage-deflate) -------------------------------------------
+# The fixture's /echo?deflate=1 accepts the offer and compresses its echoes. A build
+# without zlib refuses --compress as a usage error, and skips the rest.
+if "$WSC" --compress --version >/dev/null 2>&1; then
+stdin 'hello hello hello hello\n{"a":1,"b":[1,2,3]}\n'
+expect 'hello hello hello hello\n{"a":1,"b":[1,2,3]}\n'
+timeout 30 "$WSC" -v --compress --stats -n 2 "$BASE/echo?deflate=1&$(tag)" <"$tmp/stdin" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/want" &&
+   grep -q '^> Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits$' "$tmp/err" &&
+   grep -q '^\* compression: permessage-deflate; server_max_window_bits=15; client_max_window_bits=15$' "$tmp/err" &&
+   grep -q '; compressed payload bytes in [1-9][0-9]* (42 inflated) out [1-9][0-9]* (42 deflated)$' "$tmp/err"; then
+  passed=$((passed + 1)); echo "ok - --compress round trip, -v shows the agreed compression"
+else
+  failed=$((failed + 1)); echo "not ok - --compress round trip (exit $rc)"; cat "$tmp/err"
+fi
+# Without --compress nothing is offered; a server that declines leaves it off.
+timeout 30 "$WSC" -v -n 2 "$BASE/echo?deflate=1&$(tag)" <"$tmp/stdin" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && cmp -s "$tmp/out" "$tmp/want" && ! grep -qi 'extensions\|compression' "$tmp/err"; then
+  passed=$((passed + 1)); echo "ok - no compression is offered by default"
+else
+  failed=$((failed + 1)); echo "not ok - no compression is offered by default"; cat "$tmp/err"
+fi
+timeout 30 "$WSC" -v --compress -n 2 "$BASE/echo?$(tag)" <"$tmp/stdin" >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && cmp -s "$tmp/out" "$tmp/want" && grep -q '^\* compression: none' "$tmp/err"; then
+  passed=$((passed + 1)); echo "ok - --compress with a server that declines"
+else
+  failed=$((failed + 1)); echo "not ok - --compress with a server that declines"; cat "$tmp/err"
+fi
+stdin ''
+t=$(tag)
+check "--compress: a decompression bomb is a protocol error (1009)" 5 "" \
+  "^wsc: protocol error: .*larger than the configured maximum.*sent close 1009" \
+  -- --no-stdin --compress --max-message 64k "$BASE/deflate-bomb?size=10000000&$t"
+log_has "/deflate-bomb?size=10000000&$t CLOSE 1009" || failed=$((failed + 1))
+t=$(tag)
+check "--compress: corrupt data is a protocol error (1007)" 5 "" \
+  "^wsc: protocol error: .*not valid DEFLATE.*sent close 1007" \
+  -- --no-stdin --compress "$BASE/deflate-corrupt?$t"
+log_has "/deflate-corrupt?$t CLOSE 1007" || failed=$((failed + 1))
+else
+  check "--compress without zlib is a usage error" 2 "" "^wsc: --compress is not available" \
+    -- --compress --no-stdin "$BASE/echo"
 fi
 
 echo "$passed passed, $failed failed"

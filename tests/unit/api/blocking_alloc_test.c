@@ -14,6 +14,11 @@
  * k in turn: the run must end in WSC_ENOMEM with a detail that says so, the
  * transport must be closed exactly once, and no block may be live after
  * wsc_conn_free().
+ *
+ * The compressed variant agrees on permessage-deflate: the server's messages
+ * are compressed (context carried across messages and rounds) and split into
+ * frames the same way, and our messages go out compressed, so the codec, its
+ * scratch buffer and both zlib streams join the allocations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +32,7 @@
 #include <cmocka.h>
 
 #include "fault_transport.h"
+#include "wsc/wsc_deflate.h"
 
 #define URL_AUTH "ws://user:secret@example.test/chat"
 #define URL_PLAIN "ws://example.test/chat"
@@ -117,14 +123,61 @@ static uint8_t script[(BIG_LEN + 512) * (STEADY_N + 1) + 4096];
 static size_t script_len;
 static uint8_t big[BIG_LEN];
 
+/* The server's compressor for the compressed script (NULL: plain script). */
+static struct wsc_deflate *server_z;
+
+static void put_rsv(bool fin, uint8_t rsv, uint8_t op, const void *p, size_t n)
+{
+    uint8_t h[WSC_FRAME_HEADER_MAX];
+    size_t hl = wsc_frame_header_encode_rsv(h, fin, rsv, op, n, NULL);
+    assert_true(sizeof(script) - script_len >= hl + n);
+    memcpy(script + script_len, h, hl);
+    if (n)
+        memcpy(script + script_len + hl, p, n);
+    script_len += hl + n;
+}
+
 static void put(bool fin, uint8_t op, const void *p, size_t n)
 {
     assert_true(ft_put_frame(script, &script_len, sizeof(script), fin, op, p, n));
 }
 
+/* A message as @p frames frames (its pieces, compressed when server_z is set),
+ * with @p between (a ping) after the first frame. */
+static void put_message(uint8_t op, const void *data, size_t len, size_t frames,
+                        bool ping_between)
+{
+    uint8_t z[BIG_LEN + 256];
+    const uint8_t *p = data;
+    uint8_t rsv = 0;
+    if (server_z) {
+        size_t used, made;
+        int rc = wsc_deflate_compress(server_z, data, len, true, z, sizeof(z), &used, &made);
+        assert_int_equal(rc, 0);
+        assert_int_equal(used, len);
+        p = z;
+        len = made;
+        rsv = WSC_RSV1;
+    }
+    size_t step = len / frames, off = 0;
+    for (size_t i = 0; i < frames; i++) {
+        size_t n = i == frames - 1 ? len - off : step;
+        put_rsv(i == frames - 1, i ? 0 : rsv, i ? WSC_OP_CONTINUATION : op, p + off, n);
+        off += n;
+        if (i == 0 && ping_between)
+            put(true, WSC_OP_PING, "p", 1);
+    }
+}
+
 /* One round: whole text, fragmented text with a ping inside, fragmented binary. */
 static void put_round(void)
 {
+    if (server_z) {
+        put_message(WSC_OP_TEXT, "hello", 5, 1, false);
+        put_message(WSC_OP_TEXT, "fragmented!", 11, 3, true);
+        put_message(WSC_OP_BINARY, big, BIG_LEN, BIG_FRAGMENTS, false);
+        return;
+    }
     put(true, WSC_OP_TEXT, "hello", 5);
     put(false, WSC_OP_TEXT, "frag", 4);
     put(true, WSC_OP_PING, "p", 1);
@@ -136,13 +189,19 @@ static void put_round(void)
             step);
 }
 
-static void build_script(void)
+static void build_script(bool compressed)
 {
     for (size_t i = 0; i < BIG_LEN; i++)
         big[i] = (uint8_t)(i * 13 + 5);
     script_len = 0;
+    if (compressed) {
+        struct wsc_pmd_params p = {false, false, 15, 15};
+        assert_int_equal(wsc_deflate_new(&server_z, &p, NULL), 0);
+    }
     for (int r = 0; r < 1 + STEADY_N; r++)
         put_round();
+    wsc_deflate_free(server_z);
+    server_z = NULL;
     /* The reply to the client's close. */
     assert_true(ft_put_close(script, &script_len, sizeof(script), 1000, "done"));
 }
@@ -157,6 +216,7 @@ static int random_bytes(void *user, uint8_t *buf, size_t len)
 
 struct session {
     const char *url;
+    bool compress;      /* permessage-deflate agreed */
     bool caller_buffers;
     bool realloc_hook;  /* false: malloc and free hooks only */
     size_t first_round; /* allocation calls after the first round */
@@ -193,9 +253,11 @@ static void run_session(struct session *s, struct counting_alloc *a)
 {
     static uint8_t rx[4096], tx[1024];
     ft_reset(&ft, script, script_len, (struct ft_fault){.kind = FT_NONE});
+    ft.extensions = s->compress ? "permessage-deflate" : NULL;
     uint32_t ctr = 0;
     struct wsc_options o;
     wsc_options_init(&o);
+    o.compress = s->compress;
     o.connect_timeout_ms = TIMEOUT_MS;
     o.random = random_bytes;
     o.random_user = &ctr;
@@ -212,8 +274,10 @@ static void run_session(struct session *s, struct counting_alloc *a)
     struct wsc_transport tr = ft_transport(&ft);
     struct wsc_conn c;
     int rc = wsc_connect_transport(&c, &tr, s->url, &o);
-    if (rc == 0)
+    if (rc == 0) {
+        assert_int_equal(wsc_conn_deflate(&c) != NULL, s->compress);
         rc = round_trip(&c);
+    }
     s->first_round = a->calls;
     for (int i = 0; i < STEADY_N && rc == 0; i++)
         rc = round_trip(&c);
@@ -246,7 +310,7 @@ static void run_session(struct session *s, struct counting_alloc *a)
  */
 static size_t fail_each(struct session proto, const char *name)
 {
-    build_script();
+    build_script(proto.compress);
     struct counting_alloc a = {0};
     struct session s = proto;
     run_session(&s, &a);
@@ -301,9 +365,29 @@ static void allocator_without_realloc_never_mixes_heaps(void **state)
     assert_int_equal(n, 4 + 3);
 }
 
+/*
+ * Compressed: the codec and its scratch buffer at the handshake, zlib's inflate
+ * state and window with the first message received, deflate's five blocks with
+ * the first sent. Each failing ends with close 1011 and WSC_ENOMEM.
+ */
+static void every_allocation_failure_ends_cleanly_when_compressing(void **state)
+{
+    (void)state;
+    if (!wsc_deflate_available())
+        skip(); /* built without zlib */
+    struct session s = {.url = URL_PLAIN, .compress = true, .realloc_hook = true};
+    size_t n = fail_each(s, "permessage-deflate");
+    /* in, out, head, headers; codec, scratch; inflate 2, deflate 5; 3 reallocs. */
+    assert_int_equal(n, 4 + 2 + 2 + 5 + 3);
+    s.realloc_hook = false;
+    s.caller_buffers = true;
+    fail_each(s, "permessage-deflate, caller buffers, malloc and free hooks only");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_allocation_failure_ends_cleanly_when_compressing),
         cmocka_unit_test(every_allocation_failure_ends_cleanly),
         cmocka_unit_test(every_allocation_failure_ends_cleanly_with_caller_buffers),
         cmocka_unit_test(allocator_without_realloc_never_mixes_heaps),

@@ -5,7 +5,8 @@
  * The server stream is a 101 response computed for the Sec-WebSocket-Key the
  * client actually sent (the request is captured and parsed first; until it is
  * complete the server says nothing), followed by the caller's frames and then
- * end of stream (the server's FIN). Everything the client sends is captured,
+ * end of stream (the server's FIN). With t->extensions set, the 101 also carries
+ * "Sec-WebSocket-Extensions: <extensions>" (e.g. permessage-deflate). Everything the client sends is captured,
  * and ft_client_frames() decodes and unmasks it.
  *
  * Nothing sleeps: wait() answers at once. It reports readable while the script
@@ -74,6 +75,7 @@ struct ft {
     /* script */
     const uint8_t *frames; /* caller memory, kept until the run ends */
     size_t frames_len;
+    const char *extensions; /* Sec-WebSocket-Extensions of the 101, or NULL */
     struct ft_fault fault;
     char head[FT_HEAD_MAX]; /* the 101 response, built from the request */
     size_t head_len;
@@ -154,17 +156,27 @@ static inline bool ft_count(struct ft *t)
     return true;
 }
 
-/* The length of the 101 head: fixed, since the accept value always has 28 chars. */
-static inline size_t ft_format_head(char *out, size_t cap, const char *accept)
+/* The 101 head with an optional Sec-WebSocket-Extensions line. */
+static inline size_t ft_format_head_ext(char *out, size_t cap, const char *accept,
+                                        const char *extensions)
 {
     int n = snprintf(out, cap,
                      "HTTP/1.1 101 Switching Protocols\r\n"
                      "Upgrade: websocket\r\n"
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Accept: %.*s\r\n"
+                     "%s%s%s"
                      "\r\n",
-                     WSC_HANDSHAKE_ACCEPT_LEN, accept);
+                     WSC_HANDSHAKE_ACCEPT_LEN, accept,
+                     extensions ? "Sec-WebSocket-Extensions: " : "",
+                     extensions ? extensions : "", extensions ? "\r\n" : "");
     return n > 0 ? (size_t)n : 0;
+}
+
+/* The length of the 101 head: fixed, since the accept value always has 28 chars. */
+static inline size_t ft_format_head(char *out, size_t cap, const char *accept)
+{
+    return ft_format_head_ext(out, cap, accept, NULL);
 }
 
 static inline size_t ft_head_len(void)
@@ -238,7 +250,7 @@ static inline void ft_try_answer(struct ft *t)
     }
     char accept[WSC_HANDSHAKE_ACCEPT_LEN];
     wsc_handshake_accept_for(t->key, accept);
-    t->head_len = ft_format_head(t->head, sizeof(t->head), accept);
+    t->head_len = ft_format_head_ext(t->head, sizeof(t->head), accept, t->extensions);
     t->head_built = true;
 }
 

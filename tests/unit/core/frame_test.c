@@ -442,6 +442,27 @@ static void header_encode_uses_the_shortest_length_form(void **state)
     assert_int_equal(out[0], 0x89);
     wsc_frame_header_encode(out, true, WSC_OP_CLOSE, 2, NULL);
     assert_int_equal(out[0], 0x88);
+    /* Reserved bits (RFC 7692 6: RSV1 marks a compressed message), and that
+     * they decode as written; the rest of the header is unchanged. */
+    for (uint8_t rsv = 0; rsv < 8; rsv++) {
+        static const uint8_t key[4] = {1, 2, 3, 4};
+        uint8_t plain[WSC_FRAME_HEADER_MAX];
+        size_t n = wsc_frame_header_encode_rsv(out, rsv & 1, rsv, WSC_OP_TEXT, 300, key);
+        assert_int_equal(wsc_frame_header_encode(plain, rsv & 1, WSC_OP_TEXT, 300, key), n);
+        assert_int_equal(out[0], plain[0] | (rsv << 4));
+        assert_memory_equal(out + 1, plain + 1, n - 1);
+        struct wsc_frame_decoder d;
+        struct wsc_frame_event ev;
+        size_t used;
+        wsc_frame_decoder_init(&d);
+        assert_int_equal(wsc_frame_decode(&d, out, n, &used, &ev), 0);
+        assert_int_equal(used, n);
+        assert_int_equal(ev.header.rsv, rsv);
+        assert_int_equal(ev.header.fin, rsv & 1);
+        assert_int_equal(ev.header.opcode, WSC_OP_TEXT);
+    }
+    wsc_frame_header_encode_rsv(out, true, 0xff, WSC_OP_BINARY, 0, NULL); /* 3 bits used */
+    assert_int_equal(out[0], 0xf2);
     /* Every length up to 70000 takes the minimal form. */
     for (uint64_t len = 0; len <= 70000; len++) {
         assert_int_equal(wsc_frame_header_encode(out, true, WSC_OP_TEXT, len, NULL),

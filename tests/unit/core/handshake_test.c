@@ -317,6 +317,72 @@ static void user_header_with_an_empty_value_is_written(void **state)
     assert_non_null(strstr(out, "\r\nX-B: 1\r\n\r\n"));
 }
 
+/* RFC 7692 5, 7.1: the offer goes after the subprotocols, before user headers. */
+static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
+{
+    (void)state;
+    static const char *const protocols[] = {"chat"};
+    static const struct wsc_header user[] = {{"X-A", 3, "b", 1}};
+    struct wsc_pmd_offer dflt = {false, false, 0, 0};
+    struct wsc_request_info req = {.host = "h",
+                                   .protocols = protocols,
+                                   .protocol_count = 1,
+                                   .headers = user,
+                                   .header_count = 1,
+                                   .deflate = &dflt};
+    expect_request(
+        &req, "GET / HTTP/1.1\r\n"
+              "Host: h\r\n"
+              "Upgrade: websocket\r\n"
+              "Connection: Upgrade\r\n"
+              "Sec-WebSocket-Key: " SAMPLE_KEY "\r\n"
+              "Sec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Protocol: chat\r\n"
+              "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+              "X-A: b\r\n"
+              "\r\n");
+    struct wsc_pmd_offer all = {true, true, 10, 9};
+    struct wsc_request_info req2 = {.host = "h", .deflate = &all};
+    expect_request(&req2, "GET / HTTP/1.1\r\n"
+                          "Host: h\r\n"
+                          "Upgrade: websocket\r\n"
+                          "Connection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: " SAMPLE_KEY "\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"
+                          "Sec-WebSocket-Extensions: permessage-deflate; "
+                          "client_no_context_takeover; server_no_context_takeover; "
+                          "client_max_window_bits=10; server_max_window_bits=9\r\n"
+                          "\r\n");
+    struct wsc_pmd_offer none = {false, false, WSC_PMD_NOT_OFFERED, 0};
+    struct wsc_request_info req3 = {.host = "h", .deflate = &none};
+    char out[512];
+    size_t w;
+    assert_int_equal(write_request(&req3, out, sizeof(out) - 1, &w), 0);
+    out[w] = '\0';
+    assert_non_null(
+        strstr(out, "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
+    /* An offer we could not keep (a client window of 8) or out of range. */
+    static const struct wsc_pmd_offer bad[] = {{false, false, 8, 0},
+                                               {false, false, 16, 0},
+                                               {false, false, 0, 7},
+                                               {false, false, 0, 16}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct wsc_request_info r = {.host = "h", .deflate = &bad[i]};
+        w = 99;
+        assert_int_equal(write_request(&r, out, sizeof(out), &w), WSC_EINVAL);
+        assert_int_equal(w, 0);
+    }
+    /* The offer counts in the size check like any other line. */
+    size_t need;
+    assert_int_equal(write_request(&req2, out, sizeof(out), &need), 0);
+    for (size_t cap = need - 40; cap < need; cap++) {
+        char *small = malloc(cap);
+        assert_non_null(small);
+        assert_int_equal(write_request(&req2, small, cap, &w), WSC_ENOBUFS);
+        free(small);
+    }
+}
+
 static void request_into_a_small_buffer_fails_with_enobufs(void **state)
 {
     (void)state;
@@ -397,6 +463,7 @@ struct hs_case {
     bool show_headers;
     bool offer; /* offer "chat" and "superchat" */
     bool plain; /* no request: parse any HTTP/1.1 head, no WebSocket checks */
+    const struct wsc_pmd_offer *deflate; /* offer permessage-deflate */
 };
 
 static const char *const OFFERED[] = {"chat", "superchat"};
@@ -434,9 +501,22 @@ static void log_outcome(struct wsc_test_log *log, const struct wsc_handshake *hs
             wsc_test_log_printf(log, " protocol=offered[1]");
         else
             wsc_test_log_printf(log, " protocol=FOREIGN");
+        /* What permessage-deflate agreed on, for cases that offer it. */
+        const struct wsc_pmd_params *p = &hs->deflate_params;
+        if (hs->deflate && !c->deflate)
+            wsc_test_log_printf(log, " BAD deflate without an offer");
+        else if (c->deflate && !hs->deflate)
+            wsc_test_log_printf(log, " deflate=-");
+        else if (c->deflate)
+            wsc_test_log_printf(log, " deflate=s%u%s,c%u%s", p->server_max_window_bits,
+                                p->server_no_context_takeover ? "nct" : "",
+                                p->client_max_window_bits,
+                                p->client_no_context_takeover ? "nct" : "");
     } else if (hs->protocol) {
         wsc_test_log_printf(log, " BAD protocol set on failure");
     }
+    if (rc != 0 && hs->deflate)
+        wsc_test_log_printf(log, " BAD deflate set on failure");
     wsc_test_log_printf(log, "\n");
     if (c->show_headers) {
         for (size_t i = 0; i < hs->header_count; i++) {
@@ -458,7 +538,8 @@ static void hs_run(void *ctx, const uint8_t *data, size_t len, const size_t *bou
                                    .port = 80,
                                    .resource = "/chat",
                                    .protocols = c->offer ? OFFERED : NULL,
-                                   .protocol_count = c->offer ? 2 : 0};
+                                   .protocol_count = c->offer ? 2 : 0,
+                                   .deflate = c->deflate};
     size_t head_cap = c->head_cap == HEAD_EXACT   ? c->head_len
                       : c->head_cap == HEAD_SHORT ? c->head_len - 1
                       : c->head_cap               ? c->head_cap
@@ -880,6 +961,7 @@ static void subprotocol_must_be_one_we_offered(void **state)
     RUN(cases);
 }
 
+/* RFC 6455 4.1 (6): without our offer, any extension in the answer fails. */
 static void any_extension_fails_the_handshake(void **state)
 {
     (void)state;
@@ -893,6 +975,142 @@ static void any_extension_fails_the_handshake(void **state)
          "81 00", "ERR -1026 at={H} status=101\nEND at={H} left=2\n"},
         {"empty value", HEAD(S101 UPG CONN ACC "Sec-WebSocket-Extensions:\r\n\r\n"), NULL,
          "ERR -1026 at={H} status=101\nEND at={H} left=0\n"},
+    };
+    RUN(cases);
+}
+
+/* ---- permessage-deflate answers (RFC 7692 7) -------------------------------- */
+
+/* "permessage-deflate; client_max_window_bits" */
+static const struct wsc_pmd_offer O_DEFAULT = {false, false, 0, 0};
+/* "...; client_no_context_takeover; server_no_context_takeover;
+ *  client_max_window_bits=10; server_max_window_bits=10" */
+static const struct wsc_pmd_offer O_ALL = {true, true, 10, 10};
+/* "permessage-deflate": client_max_window_bits not offered */
+static const struct wsc_pmd_offer O_BARE = {false, false, WSC_PMD_NOT_OFFERED, 0};
+
+#define EXT(v) "Sec-WebSocket-Extensions: " v "\r\n"
+#define HS_OK(pmd) "OK at={H} status=101 reason='Switching Protocols' protocol=- " pmd "\n"
+#define HS_EXT_ERR "ERR -1026 at={H} status=101\nEND at={H} left=0\n"
+/* A case offering @p o that fails with WSC_EHS_EXTENSION. */
+#define BAD_ANSWER(name, o, ext)                                                           \
+    {                                                                                      \
+        name, HEAD(S101 UPG CONN ACC ext "\r\n"), NULL, HS_EXT_ERR, .deflate = &o          \
+    }
+
+static void deflate_answer_within_the_offer_is_agreed(void **state)
+{
+    (void)state;
+    static const struct hs_case cases[] = {
+        {"declined: no header", HEAD(GOOD), NULL, HS_OK("deflate=-") "END at={H} left=0\n",
+         .deflate = &O_DEFAULT},
+        {"bare answer: full windows, takeover",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate") "\r\n"), NULL,
+         HS_OK("deflate=s15,c15") "END at={H} left=0\n", .deflate = &O_DEFAULT},
+        /* python3-websockets' default answer, with a compressed frame behind it. */
+        {"windows chosen by the server, then a frame",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate; server_max_window_bits=12; "
+                                    "client_max_window_bits=12") "\r\n"),
+         "c1 07 f2 48 cd c9 c9 07 00", HS_OK("deflate=s12,c12") "END at={H} left=9\n",
+         .deflate = &O_DEFAULT},
+        {"no context takeover, unasked (7.1.1.1, 7.1.1.2)",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate; server_no_context_takeover; "
+                                    "client_no_context_takeover") "\r\n"),
+         NULL, HS_OK("deflate=s15nct,c15nct") "END at={H} left=0\n", .deflate = &O_DEFAULT},
+        {"everything asked, smallest windows",
+         HEAD(S101 UPG CONN ACC EXT(
+             "permessage-deflate;server_no_context_takeover;"
+             "server_max_window_bits=8;client_max_window_bits=9") "\r\n"),
+         NULL, HS_OK("deflate=s8nct,c9nct") "END at={H} left=0\n", .deflate = &O_ALL},
+        {"everything asked, our promise kept without an echo",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate; server_max_window_bits=10; "
+                                    "server_no_context_takeover") "\r\n"),
+         NULL, HS_OK("deflate=s10nct,c10nct") "END at={H} left=0\n", .deflate = &O_ALL},
+        {"bare offer, bare answer",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate") "\r\n"), NULL,
+         HS_OK("deflate=s15,c15") "END at={H} left=0\n", .deflate = &O_BARE},
+        {"quoted value, spaces around ; and =",
+         HEAD(S101 UPG CONN ACC EXT("permessage-deflate ;server_max_window_bits = \"10\" ; "
+                                    "client_max_window_bits=11") "\r\n"),
+         NULL, HS_OK("deflate=s10,c11") "END at={H} left=0\n", .deflate = &O_DEFAULT},
+        {"lower-case header name, empty list elements",
+         HEAD(S101 UPG CONN ACC "sec-websocket-extensions: , permessage-deflate ,\r\n\r\n"),
+         NULL, HS_OK("deflate=s15,c15") "END at={H} left=0\n", .deflate = &O_DEFAULT},
+        /* RFC 7230 3.2.2: two fields are their values joined with ", ". */
+        {"the answer and an empty list in two fields",
+         HEAD(S101 UPG CONN EXT("permessage-deflate; client_max_window_bits=9")
+                  ACC EXT(",") "\r\n"),
+         "81 00", HS_OK("deflate=s15,c9") "END at={H} left=2\n", .deflate = &O_DEFAULT},
+    };
+    RUN(cases);
+}
+
+static void deflate_answer_breaking_rfc7692_section7_fails_the_handshake(void **state)
+{
+    (void)state;
+    static const struct hs_case cases[] = {
+        BAD_ANSWER("another extension", O_DEFAULT, EXT("x-webkit-deflate-frame")),
+        BAD_ANSWER("another extension too", O_DEFAULT,
+                   EXT("permessage-deflate, x-webkit-deflate-frame")),
+        BAD_ANSWER("permessage-deflate twice", O_DEFAULT,
+                   EXT("permessage-deflate, permessage-deflate")),
+        BAD_ANSWER("permessage-deflate in two fields", O_DEFAULT,
+                   EXT("permessage-deflate") EXT("permessage-deflate")),
+        BAD_ANSWER("name in another case", O_DEFAULT, EXT("Permessage-Deflate")),
+        BAD_ANSWER("empty value", O_DEFAULT, EXT("")),
+        BAD_ANSWER("only commas", O_DEFAULT, EXT(", ,")),
+        BAD_ANSWER("unknown parameter", O_DEFAULT, EXT("permessage-deflate; mux")),
+        BAD_ANSWER("a parameter twice", O_DEFAULT,
+                   EXT("permessage-deflate; server_no_context_takeover; "
+                       "server_no_context_takeover")),
+        BAD_ANSWER(
+            "a window twice", O_DEFAULT,
+            EXT("permessage-deflate; client_max_window_bits=9; client_max_window_bits=9")),
+        BAD_ANSWER("a parameter in a second field", O_DEFAULT,
+                   EXT("permessage-deflate") EXT("; server_no_context_takeover")),
+        BAD_ANSWER("value on server_no_context_takeover", O_DEFAULT,
+                   EXT("permessage-deflate; server_no_context_takeover=1")),
+        BAD_ANSWER("value on client_no_context_takeover", O_DEFAULT,
+                   EXT("permessage-deflate; client_no_context_takeover=\"x\"")),
+        BAD_ANSWER("server window without a value", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits")),
+        BAD_ANSWER("client window without a value", O_DEFAULT,
+                   EXT("permessage-deflate; client_max_window_bits")),
+        BAD_ANSWER("server window 7", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=7")),
+        BAD_ANSWER("server window 16", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=16")),
+        BAD_ANSWER("leading zero", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=09")),
+        BAD_ANSWER("not a number", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=x")),
+        BAD_ANSWER("empty quoted value", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=\"\"")),
+        BAD_ANSWER("unterminated quote", O_DEFAULT,
+                   EXT("permessage-deflate; server_max_window_bits=\"10")),
+        BAD_ANSWER("trailing semicolon", O_DEFAULT, EXT("permessage-deflate;")),
+        /* 7.1.1.1: asked for, server_no_context_takeover must come back. */
+        BAD_ANSWER("server_no_context_takeover not echoed", O_ALL,
+                   EXT("permessage-deflate; server_max_window_bits=10")),
+        /* 7.1.2.1: asked for a window, the answer must carry it, no larger. */
+        BAD_ANSWER("server window asked, not answered", O_ALL,
+                   EXT("permessage-deflate; server_no_context_takeover")),
+        BAD_ANSWER("server window larger than asked", O_ALL,
+                   EXT("permessage-deflate; server_no_context_takeover; "
+                       "server_max_window_bits=11")),
+        /* 7.1.2.2: client window only if offered, never larger, and never 8. */
+        BAD_ANSWER("client window not offered", O_BARE,
+                   EXT("permessage-deflate; client_max_window_bits=15")),
+        BAD_ANSWER("client window larger than offered", O_ALL,
+                   EXT("permessage-deflate; server_no_context_takeover; "
+                       "server_max_window_bits=10; client_max_window_bits=11")),
+        BAD_ANSWER("client window 8", O_DEFAULT,
+                   EXT("permessage-deflate; client_max_window_bits=8")),
+        /* A good answer does not survive another failure. */
+        {"good answer, subprotocol not offered",
+         HEAD(S101 UPG CONN ACC EXT(
+             "permessage-deflate") "Sec-WebSocket-Protocol: chat\r\n\r\n"),
+         NULL, "ERR -1025 at={H} status=101\nEND at={H} left=0\n", .deflate = &O_DEFAULT},
     };
     RUN(cases);
 }
@@ -1056,6 +1274,7 @@ int main(void)
         cmocka_unit_test(bad_origin_or_protocol_fails_with_eheader),
         cmocka_unit_test(bad_host_or_resource_fails_with_einval),
         cmocka_unit_test(user_header_with_an_empty_value_is_written),
+        cmocka_unit_test(deflate_offer_is_written_as_sec_websocket_extensions),
         cmocka_unit_test(request_into_a_small_buffer_fails_with_enobufs),
         cmocka_unit_test(accept_for_the_rfc_sample_key),
         cmocka_unit_test(init_rejects_missing_or_small_buffers),
@@ -1068,6 +1287,8 @@ int main(void)
         cmocka_unit_test(malformed_heads_fail_with_ehs_malformed),
         cmocka_unit_test(subprotocol_must_be_one_we_offered),
         cmocka_unit_test(any_extension_fails_the_handshake),
+        cmocka_unit_test(deflate_answer_within_the_offer_is_agreed),
+        cmocka_unit_test(deflate_answer_breaking_rfc7692_section7_fails_the_handshake),
         cmocka_unit_test(head_size_limit_is_inclusive),
         cmocka_unit_test(header_count_limit_is_inclusive),
         cmocka_unit_test(plain_head_parser_accepts_any_well_formed_head),

@@ -318,6 +318,13 @@ static const struct mode_case modes[] = {
      WSC_EHTTP_LENGTH, WSC_HTTP_BODY_NONE, 0},
     {"HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n", false, WSC_EHTTP_LENGTH,
      WSC_HTTP_BODY_NONE, 0},
+    /* Empty list elements are refused wherever they are (found by http_body_fuzz). */
+    {"HTTP/1.1 200 OK\r\nContent-Length: 1,\r\n\r\n", false, WSC_EHTTP_LENGTH,
+     WSC_HTTP_BODY_NONE, 0},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 5, 5 ,\r\n\r\n", false, WSC_EHTTP_LENGTH,
+     WSC_HTTP_BODY_NONE, 0},
+    {"HTTP/1.1 200 OK\r\nContent-Length: ,5\r\n\r\n", false, WSC_EHTTP_LENGTH,
+     WSC_HTTP_BODY_NONE, 0},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, 0,
      WSC_HTTP_BODY_CHUNKED, 0},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nContent-Length: 3\r\n\r\n", false, 0,

@@ -8,6 +8,8 @@
  * event and error, and decodes what the session queued for sending after
  * every event: each frame must be masked, and is unmasked with the key it
  * carries before its opcode, close code and payload are logged.
+ * Cases with .pmd run with permessage-deflate agreed: RSV1 starts compressed
+ * messages (logged with z=1), which the session passes on as they are.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,11 +143,13 @@ static void log_output(struct wsc_test_log *log, const uint8_t *out, size_t n)
         }
         uint8_t payload[WSC_CONTROL_MAX + 1];
         const uint8_t *wire = out + pos + f.size;
-        if (!f.masked || f.rsv)
+        /* RSV1 may only start a compressed message (RFC 7692 6). */
+        bool rsv1 = f.rsv == WSC_RSV1 && (f.op == WSC_OP_TEXT || f.op == WSC_OP_BINARY);
+        if (!f.masked || (f.rsv && !rsv1))
             wsc_test_log_printf(log, "OUT BAD unmasked or rsv\n");
         if (f.len > WSC_CONTROL_MAX) {
-            wsc_test_log_printf(log, "OUT %s fin=%d len=%llu\n", op_name(f.op), f.fin,
-                                (unsigned long long)f.len);
+            wsc_test_log_printf(log, "OUT %s%s fin=%d len=%llu\n", op_name(f.op),
+                                rsv1 ? " rsv1" : "", f.fin, (unsigned long long)f.len);
             pos += f.size + (size_t)f.len;
             continue;
         }
@@ -166,7 +170,7 @@ static void log_output(struct wsc_test_log *log, const uint8_t *out, size_t n)
                     wsc_test_log_printf(log, "OUT BAD close payload\n");
             }
         } else {
-            wsc_test_log_printf(log, "OUT %s ", op_name(f.op));
+            wsc_test_log_printf(log, "OUT %s%s ", op_name(f.op), rsv1 ? " rsv1" : "");
             log_payload(log, payload, len);
             wsc_test_log_printf(log, "\n");
         }
@@ -209,6 +213,7 @@ struct sess_case {
     const char *expect;
     uint64_t max_message; /* 0 = default */
     size_t limit;         /* most bytes per wsc_session_next() call; 0 = all */
+    bool pmd;             /* permessage-deflate agreed */
 };
 
 #define CASE(n, h, e) .name = n, .hex = h, .expect = e
@@ -217,7 +222,7 @@ struct sess_case {
 struct data_run {
     bool open;
     uint8_t op;
-    bool first, frame_fin, fin;
+    bool first, frame_fin, fin, compressed;
     uint64_t remaining;
     uint8_t *bytes;
     size_t len, cap;
@@ -228,9 +233,9 @@ static void run_flush(struct data_run *r, struct wsc_test_log *log, size_t at)
 {
     if (!r->open)
         return;
-    wsc_test_log_printf(log, "DATA op=%u first=%d ffin=%d fin=%d len=%zu rem=%llu ", r->op,
-                        r->first, r->frame_fin, r->fin, r->len,
-                        (unsigned long long)r->remaining);
+    wsc_test_log_printf(log, "DATA op=%u first=%d ffin=%d fin=%d len=%zu rem=%llu %s",
+                        r->op, r->first, r->frame_fin, r->fin, r->len,
+                        (unsigned long long)r->remaining, r->compressed ? "z=1 " : "");
     log_payload(log, r->bytes, r->len);
     wsc_test_log_printf(log, " at=%zu\n", at);
     r->open = false;
@@ -253,8 +258,9 @@ static void run_data(struct data_run *r, const struct wsc_event *ev, size_t limi
         r->op = ev->opcode;
         r->first = ev->first;
         r->frame_fin = ev->frame_fin;
+        r->compressed = ev->compressed;
     } else if (ev->first || ev->opcode != r->op || ev->frame_fin != r->frame_fin ||
-               ev->remaining != r->remaining - ev->len) {
+               ev->compressed != r->compressed || ev->remaining != r->remaining - ev->len) {
         wsc_test_log_printf(log, "BAD chunk does not continue the frame\n");
     }
     if (r->len + ev->len > r->cap) {
@@ -285,7 +291,8 @@ static void sess_run(void *ctx, const uint8_t *data, size_t len, const size_t *b
                                      .out_buf = outbuf,
                                      .out_cap = OUT_CAP,
                                      .random = counting_random,
-                                     .random_user = &ctr};
+                                     .random_user = &ctr,
+                                     .permessage_deflate = c->pmd};
     struct wsc_session s;
     assert_int_equal(wsc_session_init(&s, &cfg), 0);
 
@@ -858,6 +865,107 @@ static void message_over_max_message_fails_with_1009_at_the_header(void **state)
     RUN(cases);
 }
 
+/* ---- RFC 7692 6: RSV1 with permessage-deflate ---------------------------- */
+
+#define FAIL1009 "OUT close 1009 +reason\n"
+#define PMD(...) __VA_ARGS__, .pmd = true
+
+static void rsv1_starts_a_compressed_message_passed_on_unchecked(void **state)
+{
+    (void)state;
+    static const struct sess_case cases[] = {
+        /* 7.2.3.1: "Hello" compressed; not UTF-8 as it stands, and not checked. */
+        {PMD(CASE("compressed text", "c1 07 f2 48 cd c9 c9 07 00",
+                  "DATA op=1 first=1 ffin=1 fin=1 len=7 rem=0 z=1 "
+                  "'\\xf2H\\xcd\\xc9\\xc9\\x07\\x00' at=9\n"
+                  "END at=9 left=0 state=open finished=0\n"))},
+        /* 7.2.3.1's fragmented example: RSV1 on the first frame only. */
+        {PMD(CASE("compressed text in two frames", "41 03 f2 48 cd 80 04 c9 c9 07 00",
+                  "DATA op=1 first=1 ffin=0 fin=0 len=3 rem=0 z=1 '\\xf2H\\xcd' at=5\n"
+                  "DATA op=1 first=0 ffin=1 fin=1 len=4 rem=0 z=1 '\\xc9\\xc9\\x07\\x00' "
+                  "at=11\n"
+                  "END at=11 left=0 state=open finished=0\n"))},
+        {PMD(CASE("compressed binary, empty", "c2 00",
+                  "DATA op=2 first=1 ffin=1 fin=1 len=0 rem=0 z=1 '' at=2\n"
+                  "END at=2 left=0 state=open finished=0\n"))},
+        {PMD(CASE("compressed, then a plain message", "c1 01 00 81 02 68 69",
+                  "DATA op=1 first=1 ffin=1 fin=1 len=1 rem=0 z=1 '\\x00' at=3\n"
+                  "DATA op=1 first=1 ffin=1 fin=1 len=2 rem=0 'hi' at=7\n"
+                  "END at=7 left=0 state=open finished=0\n"))},
+        {PMD(CASE("a ping between compressed fragments", "41 01 f2 89 01 70 80 01 00",
+                  "DATA op=1 first=1 ffin=0 fin=0 len=1 rem=0 z=1 '\\xf2' at=3\n"
+                  "PING 'p' at=6\nOUT pong 'p'\n"
+                  "DATA op=1 first=0 ffin=1 fin=1 len=1 rem=0 z=1 '\\x00' at=9\n"
+                  "END at=9 left=0 state=open finished=0\n"))},
+        /* Plain text is still checked when deflate is agreed. */
+        {PMD(CASE("plain text with a bad byte", "81 02 61 ff",
+                  "DATA op=1 first=1 ffin=1 fin=0 len=1 rem=1 'a' at=3\n"
+                  "ERR -1050 at=3\nOUT close 1007 +reason\n" FAILED_END(3, 1)))},
+        /* 5.4's rules come after RSV1's: a new message inside one. */
+        {PMD(CASE("compressed text inside a message", "01 01 61 c1 01 62",
+                  "DATA op=1 first=1 ffin=0 fin=0 len=1 rem=0 'a' at=3\n"
+                  "ERR -1046 at=3\n" FAIL1002 FAILED_END(3, 3)))},
+    };
+    RUN(cases);
+}
+
+static void rsv1_on_a_continuation_or_control_frame_fails_with_1002(void **state)
+{
+    (void)state;
+    static const struct sess_case cases[] = {
+        {PMD(CASE("rsv1 on a continuation", "41 01 00 c0 01 00",
+                  "DATA op=1 first=1 ffin=0 fin=0 len=1 rem=0 z=1 '\\x00' at=3\n"
+                  "ERR -1041 at=3\n" FAIL1002 FAILED_END(3, 3)))},
+        {PMD(CASE("rsv1 on a plain message's continuation", "02 01 00 c0 00",
+                  "DATA op=2 first=1 ffin=0 fin=0 len=1 rem=0 '\\x00' at=3\n"
+                  "ERR -1041 at=3\n" FAIL1002 FAILED_END(3, 2)))},
+        {PMD(CASE("rsv1 ping", "c9 00", "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+        {PMD(CASE("rsv1 pong", "ca 01 61", "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 3)))},
+        {PMD(CASE("rsv1 close", "c8 02 03 e8",
+                  "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 4)))},
+        {PMD(CASE("rsv1 ping between compressed fragments", "41 01 00 c9 00",
+                  "DATA op=1 first=1 ffin=0 fin=0 len=1 rem=0 z=1 '\\x00' at=3\n"
+                  "ERR -1041 at=3\n" FAIL1002 FAILED_END(3, 2)))},
+        {PMD(CASE("rsv2", "a1 00", "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+        {PMD(CASE("rsv3", "92 00", "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+        {PMD(CASE("rsv1 and rsv2", "e1 00", "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+        {PMD(CASE("rsv1 with a reserved opcode", "c3 00",
+                  "ERR -1042 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+        {PMD(CASE("rsv1 on a continuation with nothing to continue", "c0 00",
+                  "ERR -1041 at=0\n" FAIL1002 FAILED_END(0, 2)))},
+    };
+    RUN(cases);
+}
+
+/* wsc_pmd_wire_limit(100) = 100 + 12 + 1 + 64 = 177 compressed bytes. */
+static void compressed_message_is_limited_by_the_wire_limit_at_the_header(void **state)
+{
+    (void)state;
+    static const struct sess_case cases[] = {
+        {PMD(CASE("177 compressed bytes", "c2 7e 00 b1",
+                  "DATA op=2 first=1 ffin=1 fin=1 len=177 rem=0 z=1 len=177 #b5583d62 "
+                  "at=181\nEND at=181 left=0 state=open finished=0\n")),
+         .fill = 177, .max_message = 100},
+        {PMD(CASE("178 compressed bytes", "c2 7e 00 b2",
+                  "ERR -1051 at=3\n" FAIL1009 FAILED_END(3, 179))),
+         .fill = 178, .max_message = 100},
+        {PMD(CASE("177 in two frames", "42 02 00 00 80 7e 00 af",
+                  "DATA op=2 first=1 ffin=0 fin=0 len=2 rem=0 z=1 '\\x00\\x00' at=4\n"
+                  "DATA op=2 first=0 ffin=1 fin=1 len=175 rem=0 z=1 len=175 #4b36ea4b "
+                  "at=183\nEND at=183 left=0 state=open finished=0\n")),
+         .fill = 175, .max_message = 100},
+        {PMD(CASE("178 in two frames", "42 02 00 00 80 7e 00 b0",
+                  "DATA op=2 first=1 ffin=0 fin=0 len=2 rem=0 z=1 '\\x00\\x00' at=4\n"
+                  "ERR -1051 at=7\n" FAIL1009 FAILED_END(7, 177))),
+         .fill = 176, .max_message = 100},
+        /* The plain limit is unchanged by the extension. */
+        {PMD(CASE("101 plain bytes", "82 65",
+                  "ERR -1051 at=1\n" FAIL1009 FAILED_END(1, 102))),
+         .fill = 101, .max_message = 100},
+    };
+    RUN(cases);
+}
+
 static void small_len_limits_the_data_chunk_size(void **state)
 {
     (void)state;
@@ -1397,6 +1505,126 @@ static void ping_arguments_are_checked(void **state)
     fixture_free(&f);
 }
 
+static void fixture_init_pmd(struct fixture *f, const uint8_t *key)
+{
+    memset(f, 0, sizeof(*f));
+    f->out = malloc(OUT_CAP);
+    assert_non_null(f->out);
+    memcpy(f->key, key, 4);
+    struct wsc_session_config cfg = {.out_buf = f->out,
+                                     .out_cap = OUT_CAP,
+                                     .random = fixed_random,
+                                     .random_user = f->key,
+                                     .permessage_deflate = true};
+    assert_int_equal(wsc_session_init(&f->s, &cfg), 0);
+}
+
+static void compressed_message_start_is_sent_with_rsv1(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init_pmd(&f, RFC_KEY);
+    /* 7.2.3.1's "Hello", compressed, masked with RFC 6455 5.7's key. */
+    static const uint8_t hello[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, WSC_RSV1, 7), 0);
+    write_all(&f, hello, sizeof(hello));
+    take_output(&f, SIZE_MAX);
+    expect_sent_hex(&f, "c1 87 37 fa 21 3d c5 b2 ec f4 fe fd 21");
+
+    /* Fragmented: RSV1 on the first frame only; continuations refuse it. */
+    f.sent_len = 0;
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_BINARY, false, WSC_RSV1, 3),
+                     0);
+    write_all(&f, hello, 3);
+    assert_int_equal(
+        wsc_session_frame_begin_rsv(&f.s, WSC_OP_CONTINUATION, true, WSC_RSV1, 4),
+        WSC_EINVAL);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_CONTINUATION, true, 0, 4), 0);
+    write_all(&f, hello + 3, 4);
+    take_output(&f, SIZE_MAX);
+    expect_sent(&f, "OUT binary rsv1 '\\xf2H\\xcd'\nOUT cont '\\xc9\\xc9\\x07\\x00'\n");
+
+    /* Never on control frames, never RSV2/RSV3. */
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_PING, true, WSC_RSV1, 0),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_PONG, true, WSC_RSV1, 0),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, 2, 0),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, 1, 0),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, WSC_RSV1 | 2, 0),
+                     WSC_EINVAL);
+    /* An empty compressed message still has a header with RSV1. */
+    f.sent_len = 0;
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_BINARY, true, WSC_RSV1, 0),
+                     0);
+    take_output(&f, SIZE_MAX);
+    expect_sent_hex(&f, "c2 80 37 fa 21 3d");
+    fixture_free(&f);
+
+    /* Without the extension RSV1 is refused, and nothing is written. */
+    fixture_init(&f, OUT_CAP, RFC_KEY, 0);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, WSC_RSV1, 1),
+                     WSC_EINVAL);
+    assert_int_equal(take_output(&f, SIZE_MAX), 0);
+    assert_int_equal(wsc_session_frame_begin_rsv(&f.s, WSC_OP_TEXT, true, 0, 0), 0);
+    take_output(&f, SIZE_MAX);
+    expect_sent_hex(&f, "81 80 37 fa 21 3d");
+    fixture_free(&f);
+}
+
+static void session_fail_queues_the_close_code_of_the_error(void **state)
+{
+    (void)state;
+    static const struct {
+        int err;
+        const char *sent;
+    } cases[] = {
+        {WSC_EINFLATE, "OUT close 1007 +reason\n"},
+        {WSC_EUTF8, "OUT close 1007 +reason\n"},
+        {WSC_EMSG_TOO_BIG, "OUT close 1009 +reason\n"},
+        {WSC_ERSV, "OUT close 1002 +reason\n"},
+        {WSC_ENOMEM, ""}, /* no close code: nothing is sent */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fixture f;
+        fixture_init_pmd(&f, RFC_KEY);
+        /* Part of a compressed message has been delivered. */
+        struct wsc_event ev = feed_one(&f, "41 01 f2", 0);
+        assert_true(ev.compressed);
+        assert_int_equal(wsc_session_fail(&f.s, cases[i].err), cases[i].err);
+        assert_int_equal(wsc_session_state(&f.s), WSC_SESSION_FAILED);
+        assert_int_equal(wsc_session_error(&f.s), cases[i].err);
+        take_output(&f, SIZE_MAX);
+        expect_sent(&f, cases[i].sent);
+        assert_true(wsc_session_finished(&f.s));
+        /* Sticky: the first error stays, input is refused, nothing more is sent. */
+        assert_int_equal(wsc_session_fail(&f.s, WSC_EPEER_TIMEOUT), cases[i].err);
+        feed_one(&f, "80 01 00", cases[i].err);
+        assert_int_equal(wsc_session_frame_begin(&f.s, WSC_OP_TEXT, true, 0), WSC_ENOTCONN);
+        assert_int_equal(take_output(&f, SIZE_MAX), 0);
+        fixture_free(&f);
+    }
+
+    /* After our close went out, failing sends no second close. */
+    struct fixture f;
+    fixture_init_pmd(&f, RFC_KEY);
+    assert_int_equal(wsc_session_close(&f.s, 1000, NULL, 0), 0);
+    take_output(&f, SIZE_MAX);
+    assert_int_equal(wsc_session_fail(&f.s, WSC_EINFLATE), WSC_EINFLATE);
+    take_output(&f, SIZE_MAX);
+    expect_sent(&f, "OUT close 1000\n");
+    /* Not an error: refused, and the session is unchanged. */
+    fixture_free(&f);
+    fixture_init_pmd(&f, RFC_KEY);
+    assert_int_equal(wsc_session_fail(&f.s, 0), WSC_EINVAL);
+    assert_int_equal(wsc_session_fail(&f.s, 1), WSC_EINVAL);
+    assert_int_equal(wsc_session_fail(NULL, WSC_EINFLATE), WSC_EINVAL);
+    assert_int_equal(wsc_session_state(&f.s), WSC_SESSION_OPEN);
+    fixture_free(&f);
+}
+
 static int failing_random(void *user, uint8_t *buf, size_t len)
 {
     (void)buf;
@@ -1589,9 +1817,14 @@ int main(void)
         cmocka_unit_test(utf8_character_split_across_fragments_is_valid),
         cmocka_unit_test(truncated_character_at_message_end_fails_with_1007),
         cmocka_unit_test(message_over_max_message_fails_with_1009_at_the_header),
+        cmocka_unit_test(rsv1_starts_a_compressed_message_passed_on_unchecked),
+        cmocka_unit_test(rsv1_on_a_continuation_or_control_frame_fails_with_1002),
+        cmocka_unit_test(compressed_message_is_limited_by_the_wire_limit_at_the_header),
         cmocka_unit_test(small_len_limits_the_data_chunk_size),
         cmocka_unit_test(sending_masks_with_the_injected_key_byte_exact),
         cmocka_unit_test(sixty_four_bit_send_header_is_minimal_and_masked),
+        cmocka_unit_test(compressed_message_start_is_sent_with_rsv1),
+        cmocka_unit_test(session_fail_queues_the_close_code_of_the_error),
         cmocka_unit_test(fragmented_send_follows_the_sequence_rules),
         cmocka_unit_test(write_larger_than_the_output_buffer_continues_after_output_sent),
         cmocka_unit_test(frame_begin_without_room_for_a_header_returns_eagain),

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -30,6 +32,9 @@ static void locations_resolve_against_the_base(void **state)
         {"ws://a.example/x/y?q=1", "?r=2", 0, "ws://a.example:80/x/y?r=2"},
         {"ws://a.example/", "z?s", 0, "ws://a.example:80/z?s"},
         {"ws://[::1]:9/x", "/v6", 0, "ws://[::1]:9/v6"},
+        /* The zone goes back into the URL as "%25" (found by url_fuzz). */
+        {"wss://[fe80::1%25eth0]:8443/x/", "z", 0, "wss://[fe80::1%25eth0]:8443/x/z"},
+        {"ws://[fe80::a%25en0]/", "?q", 0, "ws://[fe80::a%25en0]:80/?q"},
         {"wss://a.example/x", "/p#frag", 0, "wss://a.example:443/p"},
         {"ws://a.example/x", "", 0, "ws://a.example:80/x"},
         {"ws://a.example/x", "ftp://b.example/", WSC_EURL, ""},
@@ -65,6 +70,35 @@ static void resolve_reports_a_small_buffer(void **state)
     assert_string_equal(out, "ws://a.example:80/ok");
 }
 
+/* A Location is length-delimited: its last byte may be the last readable
+ * one. Put it just before a PROT_NONE page, so a read past it faults (found by
+ * url_fuzz: a scheme check read loc[len]). */
+static void location_is_read_only_within_its_length(void **state)
+{
+    (void)state;
+    static const char *const locations[] = {"z", "/p", "?q", "rel/x", "ftp:", "ws://h"};
+    long page = sysconf(_SC_PAGESIZE);
+    assert_true(page > 0);
+    char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    struct wsc_url base;
+    assert_int_equal(wsc_url_parse("ws://a.example/x/y", &base), 0);
+    for (size_t i = 0; i < sizeof(locations) / sizeof(locations[0]); i++) {
+        size_t n = strlen(locations[i]);
+        char *loc = map + page - n;
+        memcpy(loc, locations[i], n);
+        char out[128], want[128];
+        int rc = wsc_url_resolve(&base, loc, n, out, sizeof(out));
+        int want_rc = wsc_url_resolve(&base, locations[i], n, want, sizeof(want));
+        assert_int_equal(rc, want_rc);
+        if (rc == 0)
+            assert_string_equal(out, want);
+    }
+    munmap(map, (size_t)page * 2);
+}
+
 static void userinfo_is_percent_decoded(void **state)
 {
     (void)state;
@@ -83,6 +117,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(locations_resolve_against_the_base),
         cmocka_unit_test(resolve_reports_a_small_buffer),
+        cmocka_unit_test(location_is_read_only_within_its_length),
         cmocka_unit_test(userinfo_is_percent_decoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
