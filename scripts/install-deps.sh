@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev zlib1g-dev python3
       python3-websockets libwebsockets-dev libwslay-dev gnuplot-nox valgrind libssl-dev
-      libmbedtls-dev openssl ca-certificates)
+      libmbedtls-dev openssl ca-certificates gcc-arm-none-eabi libnewlib-arm-none-eabi)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds wsc twice (release, then ASan+UBSan) and runs the whole test suite on each:
+# Prints the Cortex-M4 footprint of the core (scripts/footprint.sh), then builds
+# wsc twice (release, then ASan+UBSan) and runs the whole test suite on each:
 # unit tests, and integration tests against real servers started on 127.0.0.1; then
 # the TLS tests once more with the mbedTLS backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The sans-I/O core cross-compiled for Cortex-M4: sizes, and no .data/.bss.
+echo "== footprint =="
+scripts/footprint.sh
 jobs=$(nproc)
 for variant in release sanitize; do
   dir=build-test-$variant

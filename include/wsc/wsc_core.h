@@ -44,6 +44,7 @@ extern "C" {
 #define WSC_ECONNREFUSED (-ECONNREFUSED)
 #define WSC_ENOTCONN (-ENOTCONN) /* the connection is closed */
 #define WSC_EIO (-EIO)           /* a transport error not covered above */
+#define WSC_EMSGSIZE (-EMSGSIZE) /* a message larger than the send queue can hold */
 
 #define WSC_EURL (-1001)        /* the URL could not be parsed */
 #define WSC_ERESOLVE (-1002)    /* the host name did not resolve */
@@ -198,8 +199,9 @@ int wsc_url_percent_decode(const char *in, size_t len, char *out, size_t cap, si
  * check of the server's answer. Pure text processing; the compression itself is
  * in <wsc/wsc_deflate.h> (zlib, optional). The server's answer may decline the
  * offer by leaving the header out; the connection then runs uncompressed.
- * The handshake (wsc_request_info.deflate) writes the offer and checks the
- * answer with these functions; they are public for other front ends and tests.
+ * The handshake writes the offer and checks the answer with these functions
+ * when the request was given an offer with wsc_pmd_enable(); they are public
+ * for other front ends and tests.
  */
 
 /** Buffer size that holds any offer wsc_pmd_write_offer() writes, NUL included. */
@@ -308,6 +310,9 @@ struct wsc_header {
     size_t value_len;
 };
 
+/* The permessage-deflate negotiation as the handshake calls it (private). */
+struct wsc__pmd_ops;
+
 /** What the request writer needs. Strings are NUL-terminated; NULL = absent. */
 struct wsc_request_info {
     const char *host;     /* host name or IP literal; IPv6 without brackets */
@@ -320,9 +325,20 @@ struct wsc_request_info {
     const struct wsc_header *headers; /* user headers (name_len/value_len used) */
     size_t header_count;
     /* Offer permessage-deflate (RFC 7692) with these parameters in a
-     * Sec-WebSocket-Extensions header; NULL = offer no extension. */
+     * Sec-WebSocket-Extensions header; NULL = offer no extension. Set both
+     * fields with wsc_pmd_enable(), never by hand. */
     const struct wsc_pmd_offer *deflate;
+    const struct wsc__pmd_ops *deflate_ops; /* private */
 };
+
+/**
+ * Makes @p req offer permessage-deflate with the parameters in @p offer, or
+ * offer no extension when @p offer is NULL. @p offer is read, not copied: it
+ * must stay valid as long as @p req. This is the one way to offer it: the
+ * handshake reaches the negotiation code only through what this sets, so a
+ * client that never calls it does not link that code.
+ */
+void wsc_pmd_enable(struct wsc_request_info *req, const struct wsc_pmd_offer *offer);
 
 /**
  * Response-head parser and handshake checker. Lives in caller memory; the head
@@ -366,10 +382,10 @@ int wsc_handshake_init(struct wsc_handshake *hs, const struct wsc_request_info *
 /**
  * Writes the GET request into @p out using the 16 random bytes of @p nonce (from
  * a CSPRNG) for Sec-WebSocket-Key, and remembers the expected accept value.
- * With req->deflate set, the request offers permessage-deflate
+ * After wsc_pmd_enable() with an offer, the request offers permessage-deflate
  * (Sec-WebSocket-Extensions, as wsc_pmd_write_offer() writes it).
  * Returns 0 with *written set, WSC_ENOBUFS if @p cap is too small, WSC_EINVAL
- * for an invalid deflate offer, or WSC_EHEADER
+ * for an invalid deflate offer (or req->deflate set by hand), or WSC_EHEADER
  * if a user header contains CR, LF or NUL, is not a token, or names a header
  * that wsc sets itself (Host, Upgrade, Connection, Sec-WebSocket-*).
  */
@@ -390,7 +406,7 @@ int wsc_handshake_write_request(struct wsc_handshake *hs,
  *
  * Extensions (RFC 6455 9.1, RFC 7692 7): a 101 without Sec-WebSocket-Extensions
  * leaves deflate false (the server declined; run uncompressed). One with it
- * fails with WSC_EHS_EXTENSION when req->deflate is NULL; otherwise every
+ * fails with WSC_EHS_EXTENSION when no offer was made; otherwise every
  * field of that name is checked as one list (as if joined with ", ") by the
  * rules of wsc_pmd_parse_response(), and on success deflate and
  * deflate_params say what was agreed.
@@ -668,6 +684,18 @@ size_t wsc_session_pending_output(struct wsc_session *s, const uint8_t **data);
 /** Reports that @p n bytes from wsc_session_pending_output() went out. */
 void wsc_session_output_sent(struct wsc_session *s, size_t n);
 
+/**
+ * Contiguous bytes a new frame (header and payload) can take in the output
+ * buffer now, after queued control frames have been placed and unsent output
+ * moved to the front. 0 while a control frame still waits for room or a
+ * frame is being written (the next frame must wait for it), so a caller that
+ * queues whole frames can refuse one that does not fit instead of blocking.
+ */
+size_t wsc_session_output_room(struct wsc_session *s);
+
+/** Bytes waiting to be sent: the output buffer plus queued control frames. */
+size_t wsc_session_queued(const struct wsc_session *s);
+
 static inline enum wsc_session_state wsc_session_state(const struct wsc_session *s)
 {
     return s->state;
@@ -680,8 +708,9 @@ static inline int wsc_session_error(const struct wsc_session *s) { return s->err
  * Fails the session with @p err, a violation found by the layer above the core,
  * such as the one that inflates compressed messages (WSC_EINFLATE or WSC_EUTF8:
  * 1007; WSC_EMSG_TOO_BIG: 1009). The session becomes FAILED, the close frame
- * with wsc_error_close_code(err) is queued (none when that is 0, or when a
- * close was already queued or sent) and every later wsc_session_next() returns
+ * with wsc_error_close_code(err) and a short reason naming the violation
+ * ("invalid UTF-8") is queued (none when that code is 0, or when a close was
+ * already queued or sent) and every later wsc_session_next() returns
  * @p err. Returns @p err; if the session had already failed, nothing changes
  * and its first error is returned. WSC_EINVAL for an @p err that is not negative.
  */

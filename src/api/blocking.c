@@ -588,7 +588,7 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
         if (wsc_pmd_write_offer(&c->opt.deflate_offer, offer, sizeof(offer)) < 0)
             return failf(c, WSC_EINVAL, "invalid permessage-deflate offer (window bits: "
                                         "client 9..15, server 8..15)");
-        c->req.deflate = &c->opt.deflate_offer; /* the copy in c->opt lives as long */
+        wsc_pmd_enable(&c->req, &c->opt.deflate_offer); /* the copy in c->opt lives as long */
     }
     int rc = add_authorization(c);
     if (rc)

@@ -1,116 +1,97 @@
 /* Error descriptions, the close code each peer violation earns, and close-code validity. */
+#include <string.h>
+
 #include "core/wsc_internal.h"
+
+/*
+ * Every code and its sentence, side by side in one list from which the two
+ * tables below are made, so that they cannot drift apart. The sentences are
+ * stored back to back in one string, each ended by its NUL, with the fallback
+ * last, and wsc_strerror() counts its way to the one it needs: on a small
+ * device a pointer per sentence (or the switch this replaced) costs more than
+ * the walk, which only error paths take.
+ */
+#define ERRORS(X)                                                                          \
+    X(WSC_OK, "success")                                                                   \
+    X(WSC_EAGAIN, "more input is needed, or the operation would block")                    \
+    X(WSC_EINVAL, "invalid argument, or the call is not allowed in the current state")     \
+    X(WSC_ENOMEM, "a memory allocation failed")                                            \
+    X(WSC_ENOBUFS, "a caller-supplied buffer is too small")                                \
+    X(WSC_EMSGSIZE, "the message is larger than the send queue; send it in fragments")     \
+    X(WSC_ETIMEDOUT, "the operation timed out")                                            \
+    X(WSC_ECONNRESET, "the connection was reset by the peer")                              \
+    X(WSC_ECONNREFUSED, "the connection was refused by the server")                        \
+    X(WSC_ENOTCONN, "the connection is closed")                                            \
+    X(WSC_EIO, "a transport I/O error occurred")                                           \
+    X(WSC_EURL, "the URL could not be parsed")                                             \
+    X(WSC_ERESOLVE, "the host name could not be resolved")                                 \
+    X(WSC_ENOTLS, "wss:// URLs need TLS, which this build of wsc does not include")        \
+    X(WSC_ECONNECT, "no address of the host accepted a connection")                        \
+    X(WSC_EHEADER,                                                                         \
+      "a user-supplied header is invalid or reserved for the WebSocket handshake")         \
+    X(WSC_EEOF, "the peer closed the TCP connection without a WebSocket close frame")      \
+    X(WSC_ECLOSED, "the WebSocket close handshake has completed")                          \
+    X(WSC_ETLS, "the TLS handshake, certificate verification or TLS record layer failed")  \
+    X(WSC_EPROXY, "the HTTP proxy refused the CONNECT request or sent an invalid reply")   \
+    X(WSC_EHS_STATUS,                                                                      \
+      "the server did not answer the handshake with 101 Switching Protocols")              \
+    X(WSC_EHS_MALFORMED, "the handshake response is not a valid HTTP/1.1 response head")   \
+    X(WSC_EHS_UPGRADE, "the handshake response lacks \"Upgrade: websocket\"")              \
+    X(WSC_EHS_CONNECTION, "the handshake response lacks \"Connection: Upgrade\"")          \
+    X(WSC_EHS_ACCEPT,                                                                      \
+      "the handshake response has a missing or wrong Sec-WebSocket-Accept")                \
+    X(WSC_EHS_PROTOCOL, "the server selected a subprotocol that was not offered")          \
+    X(WSC_EHS_EXTENSION, "the server selected an extension that was not offered")          \
+    X(WSC_EHS_TOO_LARGE, "the handshake response head exceeds the size limit")             \
+    X(WSC_EHS_TOO_MANY, "the handshake response has more header fields than the limit")    \
+    X(WSC_EMASKED, "the server sent a masked frame (RFC 6455 5.1)")                        \
+    X(WSC_ERSV, "the server set RSV bits that no negotiated extension allows there "       \
+                "(RFC 6455 5.2, RFC 7692 6)")                                              \
+    X(WSC_EOPCODE, "the server sent a frame with a reserved opcode (RFC 6455 5.2)")        \
+    X(WSC_ECONTROL_LEN,                                                                    \
+      "the server sent a control frame with more than 125 bytes of payload "               \
+      "(RFC 6455 5.5)")                                                                    \
+    X(WSC_ECONTROL_FRAG, "the server sent a fragmented control frame (RFC 6455 5.5)")      \
+    X(WSC_ECONTINUATION,                                                                   \
+      "the server sent a continuation frame with no message in progress "                  \
+      "(RFC 6455 5.4)")                                                                    \
+    X(WSC_EINTERLEAVED,                                                                    \
+      "the server started a new data message before finishing the previous one "           \
+      "(RFC 6455 5.4)")                                                                    \
+    X(WSC_ECLOSE_CODE, "the server sent an invalid close code (RFC 6455 7.4)")             \
+    X(WSC_ECLOSE_PAYLOAD,                                                                  \
+      "the server sent a close frame with a one-byte payload (RFC 6455 5.5.1)")            \
+    X(WSC_EFRAME_LEN,                                                                      \
+      "the server sent a 64-bit frame length with the most significant bit set "           \
+      "(RFC 6455 5.2)")                                                                    \
+    X(WSC_EUTF8, "the server sent invalid UTF-8 in a text message or close reason "        \
+                 "(RFC 6455 8.1)")                                                         \
+    X(WSC_EMSG_TOO_BIG, "the server sent a message larger than the configured maximum")    \
+    X(WSC_EPEER_TIMEOUT, "the server did not respond in time")                             \
+    X(WSC_EHTTP_LENGTH, "the HTTP response has an invalid or conflicting Content-Length")  \
+    X(WSC_EHTTP_CHUNK, "the HTTP response body has malformed chunked transfer coding "     \
+                       "(RFC 9112 7.1)")                                                   \
+    X(WSC_EHTTP_TRUNCATED,                                                                 \
+      "the connection ended before the end of the HTTP response body")                     \
+    X(WSC_EHTTP_TOO_LARGE,                                                                 \
+      "an HTTP chunk-size line or trailer section exceeds its size limit")                 \
+    X(WSC_EINFLATE, "the server sent a compressed message that is not valid DEFLATE data " \
+                    "(RFC 7692 7.2.2)")
+
+/* The table stores codes in 16 bits; errno values and ours all fit. */
+#define FITS(code, text) _Static_assert((code) >= INT16_MIN && (code) <= 0, #code);
+#define CODE(code, text) code,
+#define TEXT(code, text) text "\0"
+ERRORS(FITS)
+static const int16_t codes[] = {ERRORS(CODE)};
+static const char texts[] = ERRORS(TEXT) "unknown error";
 
 const char *wsc_strerror(int err)
 {
-    switch (err) {
-    case WSC_OK:
-        return "success";
-    case WSC_EAGAIN:
-        return "more input is needed, or the operation would block";
-    case WSC_EINVAL:
-        return "invalid argument, or the call is not allowed in the current state";
-    case WSC_ENOMEM:
-        return "a memory allocation failed";
-    case WSC_ENOBUFS:
-        return "a caller-supplied buffer is too small";
-    case WSC_ETIMEDOUT:
-        return "the operation timed out";
-    case WSC_ECONNRESET:
-        return "the connection was reset by the peer";
-    case WSC_ECONNREFUSED:
-        return "the connection was refused by the server";
-    case WSC_ENOTCONN:
-        return "the connection is closed";
-    case WSC_EIO:
-        return "a transport I/O error occurred";
-
-    case WSC_EURL:
-        return "the URL could not be parsed";
-    case WSC_ERESOLVE:
-        return "the host name could not be resolved";
-    case WSC_ENOTLS:
-        return "wss:// URLs need TLS, which this build of wsc does not include";
-    case WSC_ECONNECT:
-        return "no address of the host accepted a connection";
-    case WSC_EHEADER:
-        return "a user-supplied header is invalid or reserved for the WebSocket handshake";
-    case WSC_EEOF:
-        return "the peer closed the TCP connection without a WebSocket close frame";
-    case WSC_ECLOSED:
-        return "the WebSocket close handshake has completed";
-    case WSC_ETLS:
-        return "the TLS handshake, certificate verification or TLS record layer failed";
-    case WSC_EPROXY:
-        return "the HTTP proxy refused the CONNECT request or sent an invalid reply";
-
-    case WSC_EHS_STATUS:
-        return "the server did not answer the handshake with 101 Switching Protocols";
-    case WSC_EHS_MALFORMED:
-        return "the handshake response is not a valid HTTP/1.1 response head";
-    case WSC_EHS_UPGRADE:
-        return "the handshake response lacks \"Upgrade: websocket\"";
-    case WSC_EHS_CONNECTION:
-        return "the handshake response lacks \"Connection: Upgrade\"";
-    case WSC_EHS_ACCEPT:
-        return "the handshake response has a missing or wrong Sec-WebSocket-Accept";
-    case WSC_EHS_PROTOCOL:
-        return "the server selected a subprotocol that was not offered";
-    case WSC_EHS_EXTENSION:
-        return "the server selected an extension that was not offered";
-    case WSC_EHS_TOO_LARGE:
-        return "the handshake response head exceeds the size limit";
-    case WSC_EHS_TOO_MANY:
-        return "the handshake response has more header fields than the limit";
-
-    case WSC_EMASKED:
-        return "the server sent a masked frame (RFC 6455 5.1)";
-    case WSC_ERSV:
-        return "the server set RSV bits that no negotiated extension allows there "
-               "(RFC 6455 5.2, RFC 7692 6)";
-    case WSC_EOPCODE:
-        return "the server sent a frame with a reserved opcode (RFC 6455 5.2)";
-    case WSC_ECONTROL_LEN:
-        return "the server sent a control frame with more than 125 bytes of payload "
-               "(RFC 6455 5.5)";
-    case WSC_ECONTROL_FRAG:
-        return "the server sent a fragmented control frame (RFC 6455 5.5)";
-    case WSC_ECONTINUATION:
-        return "the server sent a continuation frame with no message in progress "
-               "(RFC 6455 5.4)";
-    case WSC_EINTERLEAVED:
-        return "the server started a new data message before finishing the previous one "
-               "(RFC 6455 5.4)";
-    case WSC_ECLOSE_CODE:
-        return "the server sent an invalid close code (RFC 6455 7.4)";
-    case WSC_ECLOSE_PAYLOAD:
-        return "the server sent a close frame with a one-byte payload (RFC 6455 5.5.1)";
-    case WSC_EFRAME_LEN:
-        return "the server sent a 64-bit frame length with the most significant bit set "
-               "(RFC 6455 5.2)";
-    case WSC_EUTF8:
-        return "the server sent invalid UTF-8 in a text message or close reason "
-               "(RFC 6455 8.1)";
-    case WSC_EMSG_TOO_BIG:
-        return "the server sent a message larger than the configured maximum";
-    case WSC_EPEER_TIMEOUT:
-        return "the server did not respond in time";
-
-    case WSC_EHTTP_LENGTH:
-        return "the HTTP response has an invalid or conflicting Content-Length";
-    case WSC_EHTTP_CHUNK:
-        return "the HTTP response body has malformed chunked transfer coding "
-               "(RFC 9112 7.1)";
-    case WSC_EHTTP_TRUNCATED:
-        return "the connection ended before the end of the HTTP response body";
-    case WSC_EHTTP_TOO_LARGE:
-        return "an HTTP chunk-size line or trailer section exceeds its size limit";
-    case WSC_EINFLATE:
-        return "the server sent a compressed message that is not valid DEFLATE data "
-               "(RFC 7692 7.2.2)";
-    default:
-        return "unknown error";
-    }
+    const char *s = texts;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]) && codes[i] != err; i++)
+        s += strlen(s) + 1;
+    return s;
 }
 
 uint16_t wsc_error_close_code(int err)

@@ -149,9 +149,11 @@ int wsc_handshake_write_request(struct wsc_handshake *hs,
     int rc = check_request(r);
     if (rc)
         return rc;
-    /* RFC 7692 5 and 7: the offer, "permessage-deflate" and its parameters. */
+    /* RFC 7692 5 and 7: the offer, "permessage-deflate" and its parameters.
+     * An offer set without wsc_pmd_enable() has no code to write it. */
     char ext[WSC_PMD_OFFER_MAX];
-    if (r->deflate && wsc_pmd_write_offer(r->deflate, ext, sizeof(ext)) < 0)
+    if (r->deflate &&
+        (!r->deflate_ops || r->deflate_ops->write_offer(r->deflate, ext, sizeof(ext)) < 0))
         return WSC_EINVAL;
 
     char key[WSC_HANDSHAKE_KEY_LEN];
@@ -355,10 +357,11 @@ static int check_101(struct wsc_handshake *hs)
     struct wsc_pmd_params pmd = {false, false, 0, 0};
     bool deflate = count_headers(hs, "sec-websocket-extensions") > 0;
     if (deflate) {
-        if (!hs->req->deflate)
+        const struct wsc_request_info *r = hs->req;
+        if (!r->deflate || !r->deflate_ops)
             return WSC_EHS_EXTENSION;
         int rc =
-            wsc__pmd_parse_fields(hs->req->deflate, hs->headers, hs->header_count, &pmd);
+            r->deflate_ops->parse_fields(r->deflate, hs->headers, hs->header_count, &pmd);
         if (rc)
             return rc;
     }

@@ -115,8 +115,8 @@ static void run(const struct fz_plan *p, bool chunked, bool deflate, struct fz_l
     struct wsc_request_info req = {.host = "server.example.com",
                                    .resource = "/chat",
                                    .protocols = OFFERED,
-                                   .protocol_count = 2,
-                                   .deflate = deflate ? &DEFLATE : NULL};
+                                   .protocol_count = 2};
+    wsc_pmd_enable(&req, deflate ? &DEFLATE : NULL);
     /* Exact-size blocks: writing past either limit trips ASan. */
     char *head = malloc(head_cap);
     struct wsc_header *headers = malloc(header_cap * sizeof(*headers));

@@ -351,3 +351,13 @@ int wsc__pmd_parse_fields(const struct wsc_pmd_offer *o, const struct wsc_header
         return WSC_EHS_EXTENSION;
     return check_answer(o, &s, out);
 }
+
+static const struct wsc__pmd_ops ops = {wsc_pmd_write_offer, wsc__pmd_parse_fields};
+
+void wsc_pmd_enable(struct wsc_request_info *req, const struct wsc_pmd_offer *offer)
+{
+    if (!req)
+        return;
+    req->deflate = offer;
+    req->deflate_ops = offer ? &ops : NULL;
+}

@@ -113,7 +113,31 @@ static void queue_close(struct wsc_session *s, uint16_t code, const char *reason
     s->ping_pending = false;
 }
 
-/* Fails the session and queues the close code that tells the peer why. */
+/*
+ * The close reason sent for each error that has a close code, in code order
+ * from WSC_EMASKED down to WSC_EINFLATE, each ended by its NUL. A few words
+ * for the peer's log rather than wsc_strerror()'s sentences, which would link
+ * every sentence into every client. A code outside the table (none today)
+ * would be sent without a reason.
+ */
+static const char close_reasons[] =
+    "masked frame\0"                   /* WSC_EMASKED */
+    "reserved bits set\0"              /* WSC_ERSV */
+    "reserved opcode\0"                /* WSC_EOPCODE */
+    "control frame too long\0"         /* WSC_ECONTROL_LEN */
+    "fragmented control frame\0"       /* WSC_ECONTROL_FRAG */
+    "continuation without a message\0" /* WSC_ECONTINUATION */
+    "interleaved messages\0"           /* WSC_EINTERLEAVED */
+    "invalid close code\0"             /* WSC_ECLOSE_CODE */
+    "one-byte close payload\0"         /* WSC_ECLOSE_PAYLOAD */
+    "invalid frame length\0"           /* WSC_EFRAME_LEN */
+    "invalid UTF-8\0"                  /* WSC_EUTF8 */
+    "message too big\0"                /* WSC_EMSG_TOO_BIG */
+    "peer not responding\0"            /* WSC_EPEER_TIMEOUT */
+    "invalid compressed data";         /* WSC_EINFLATE */
+_Static_assert(WSC_EMASKED - WSC_EINFLATE == 13, "close_reasons has one reason per code");
+
+/* Fails the session and queues the close code and reason that tell the peer why. */
 static int fail(struct wsc_session *s, int err)
 {
     if (s->state == WSC_SESSION_FAILED)
@@ -122,9 +146,14 @@ static int fail(struct wsc_session *s, int err)
     s->state = WSC_SESSION_FAILED;
     uint16_t code = wsc_error_close_code(err);
     if (code) {
-        const char *why = wsc_strerror(err);
-        size_t n = strlen(why);
-        queue_close(s, code, why, n > 123 ? 123 : n);
+        const char *why = close_reasons;
+        size_t n = 0;
+        if (err <= WSC_EMASKED && err >= WSC_EINFLATE) {
+            for (int i = WSC_EMASKED; i > err; i--)
+                why += strlen(why) + 1;
+            n = strlen(why);
+        }
+        queue_close(s, code, why, n);
     }
     return err;
 }
@@ -147,6 +176,27 @@ void wsc_session_output_sent(struct wsc_session *s, size_t n)
 {
     size_t avail = s->out_end - s->out_start;
     s->out_start += n < avail ? n : avail;
+}
+
+size_t wsc_session_output_room(struct wsc_session *s)
+{
+    flush_controls(s);
+    if (s->tx_in_frame || s->pong_pending || s->ping_pending || s->close_pending)
+        return 0;
+    if (s->out_start > 0) {
+        memmove(s->out, s->out + s->out_start, s->out_end - s->out_start);
+        s->out_end -= s->out_start;
+        s->out_start = 0;
+    }
+    return s->out_cap - s->out_end;
+}
+
+size_t wsc_session_queued(const struct wsc_session *s)
+{
+    size_t n = s->out_end - s->out_start;
+    n += s->pong_pending ? 6 + s->pong_len : 0;
+    n += s->ping_pending ? 6 + s->ping_len : 0;
+    return n + (s->close_pending ? 6 + s->close_len : 0);
 }
 
 bool wsc_session_finished(const struct wsc_session *s)

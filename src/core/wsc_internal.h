@@ -41,4 +41,15 @@ bool wsc__ieq(const char *a, size_t alen, const char *b);
 int wsc__pmd_parse_fields(const struct wsc_pmd_offer *o, const struct wsc_header *headers,
                           size_t count, struct wsc_pmd_params *out);
 
+/*
+ * The permessage-deflate negotiation, as the handshake reaches it: through
+ * pointers that wsc_pmd_enable() (in pmd.c) puts in the request, not by name,
+ * so that a client that never offers the extension does not link pmd.c.
+ */
+struct wsc__pmd_ops {
+    int (*write_offer)(const struct wsc_pmd_offer *o, char *out, size_t cap);
+    int (*parse_fields)(const struct wsc_pmd_offer *o, const struct wsc_header *headers,
+                        size_t count, struct wsc_pmd_params *out);
+};
+
 #endif

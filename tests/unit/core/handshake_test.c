@@ -328,8 +328,8 @@ static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
                                    .protocols = protocols,
                                    .protocol_count = 1,
                                    .headers = user,
-                                   .header_count = 1,
-                                   .deflate = &dflt};
+                                   .header_count = 1};
+    wsc_pmd_enable(&req, &dflt);
     expect_request(
         &req, "GET / HTTP/1.1\r\n"
               "Host: h\r\n"
@@ -342,7 +342,8 @@ static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
               "X-A: b\r\n"
               "\r\n");
     struct wsc_pmd_offer all = {true, true, 10, 9};
-    struct wsc_request_info req2 = {.host = "h", .deflate = &all};
+    struct wsc_request_info req2 = {.host = "h"};
+    wsc_pmd_enable(&req2, &all);
     expect_request(&req2, "GET / HTTP/1.1\r\n"
                           "Host: h\r\n"
                           "Upgrade: websocket\r\n"
@@ -354,7 +355,8 @@ static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
                           "client_max_window_bits=10; server_max_window_bits=9\r\n"
                           "\r\n");
     struct wsc_pmd_offer none = {false, false, WSC_PMD_NOT_OFFERED, 0};
-    struct wsc_request_info req3 = {.host = "h", .deflate = &none};
+    struct wsc_request_info req3 = {.host = "h"};
+    wsc_pmd_enable(&req3, &none);
     char out[512];
     size_t w;
     assert_int_equal(write_request(&req3, out, sizeof(out) - 1, &w), 0);
@@ -367,7 +369,8 @@ static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
                                                {false, false, 0, 7},
                                                {false, false, 0, 16}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct wsc_request_info r = {.host = "h", .deflate = &bad[i]};
+        struct wsc_request_info r = {.host = "h"};
+        wsc_pmd_enable(&r, &bad[i]);
         w = 99;
         assert_int_equal(write_request(&r, out, sizeof(out), &w), WSC_EINVAL);
         assert_int_equal(w, 0);
@@ -381,6 +384,19 @@ static void deflate_offer_is_written_as_sec_websocket_extensions(void **state)
         assert_int_equal(write_request(&req2, small, cap, &w), WSC_ENOBUFS);
         free(small);
     }
+    /* An offer set by hand, not with wsc_pmd_enable(), has no code to write
+     * it: refused rather than silently left out. */
+    struct wsc_request_info by_hand = {.host = "h", .deflate = &dflt};
+    w = 99;
+    assert_int_equal(write_request(&by_hand, out, sizeof(out), &w), WSC_EINVAL);
+    assert_int_equal(w, 0);
+    /* NULL takes the offer back; a NULL request is ignored. */
+    wsc_pmd_enable(&req2, NULL);
+    assert_null(req2.deflate);
+    assert_int_equal(write_request(&req2, out, sizeof(out) - 1, &w), 0);
+    out[w] = '\0';
+    assert_null(strstr(out, "Sec-WebSocket-Extensions"));
+    wsc_pmd_enable(NULL, &dflt);
 }
 
 static void request_into_a_small_buffer_fails_with_enobufs(void **state)
@@ -538,8 +554,8 @@ static void hs_run(void *ctx, const uint8_t *data, size_t len, const size_t *bou
                                    .port = 80,
                                    .resource = "/chat",
                                    .protocols = c->offer ? OFFERED : NULL,
-                                   .protocol_count = c->offer ? 2 : 0,
-                                   .deflate = c->deflate};
+                                   .protocol_count = c->offer ? 2 : 0};
+    wsc_pmd_enable(&req, c->deflate);
     size_t head_cap = c->head_cap == HEAD_EXACT   ? c->head_len
                       : c->head_cap == HEAD_SHORT ? c->head_len - 1
                       : c->head_cap               ? c->head_cap

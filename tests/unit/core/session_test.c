@@ -1625,6 +1625,52 @@ static void session_fail_queues_the_close_code_of_the_error(void **state)
     fixture_free(&f);
 }
 
+/*
+ * What the peer reads when we fail the connection: the close code and a few
+ * words naming its violation (wsc_strerror()'s sentences stay local). A zero
+ * mask key leaves the payload readable on the wire.
+ */
+static void failing_sends_a_short_reason_for_each_violation(void **state)
+{
+    (void)state;
+    static const uint8_t zero_key[4] = {0, 0, 0, 0};
+    static const struct {
+        int err;
+        uint16_t code;
+        const char *reason;
+    } cases[] = {
+        {WSC_EMASKED, 1002, "masked frame"},
+        {WSC_ERSV, 1002, "reserved bits set"},
+        {WSC_EOPCODE, 1002, "reserved opcode"},
+        {WSC_ECONTROL_LEN, 1002, "control frame too long"},
+        {WSC_ECONTROL_FRAG, 1002, "fragmented control frame"},
+        {WSC_ECONTINUATION, 1002, "continuation without a message"},
+        {WSC_EINTERLEAVED, 1002, "interleaved messages"},
+        {WSC_ECLOSE_CODE, 1002, "invalid close code"},
+        {WSC_ECLOSE_PAYLOAD, 1002, "one-byte close payload"},
+        {WSC_EFRAME_LEN, 1002, "invalid frame length"},
+        {WSC_EUTF8, 1007, "invalid UTF-8"},
+        {WSC_EMSG_TOO_BIG, 1009, "message too big"},
+        {WSC_EPEER_TIMEOUT, 1011, "peer not responding"},
+        {WSC_EINFLATE, 1007, "invalid compressed data"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fixture f;
+        fixture_init(&f, OUT_CAP, zero_key, 0);
+        assert_int_equal(wsc_session_fail(&f.s, cases[i].err), cases[i].err);
+        take_output(&f, SIZE_MAX);
+        size_t n = strlen(cases[i].reason);
+        uint8_t want[6 + 2 + 123] = {0x88, (uint8_t)(0x80 | (2 + n)), 0, 0, 0, 0,
+                                     (uint8_t)(cases[i].code >> 8), (uint8_t)cases[i].code};
+        memcpy(want + 8, cases[i].reason, n);
+        if (f.sent_len != 8 + n || memcmp(f.sent, want, 8 + n) != 0)
+            print_error("%s: close payload differs\n", cases[i].reason);
+        assert_int_equal(f.sent_len, 8 + n);
+        assert_memory_equal(f.sent, want, 8 + n);
+        fixture_free(&f);
+    }
+}
+
 static int failing_random(void *user, uint8_t *buf, size_t len)
 {
     (void)buf;
@@ -1673,6 +1719,47 @@ static void init_rejects_a_bad_config(void **state)
     assert_int_equal(wsc_session_init(&s, &ok), 0);
     assert_int_equal(wsc_session_state(&s), WSC_SESSION_OPEN);
     assert_false(wsc_session_finished(&s));
+}
+
+/*
+ * The event API queues whole frames: output_room says how much one may take,
+ * counting unsent output moved to the front and control frames placed first,
+ * and 0 while a control frame waits or a frame is half written.
+ */
+static void output_room_counts_queued_output_and_controls(void **state)
+{
+    (void)state;
+    uint8_t out[256];
+    uint32_t ctr = 0;
+    struct wsc_session s;
+    struct wsc_session_config cfg = {.out_buf = out, .out_cap = sizeof(out),
+                                     .random = counting_random, .random_user = &ctr};
+    assert_int_equal(wsc_session_init(&s, &cfg), 0);
+    assert_int_equal(wsc_session_output_room(&s), 256);
+    size_t took;
+    assert_int_equal(wsc_session_frame_begin(&s, WSC_OP_BINARY, true, 10), 0);
+    assert_int_equal(wsc_session_output_room(&s), 0); /* frame half written */
+    assert_int_equal(wsc_session_write(&s, "0123456789", 10, &took), 0);
+    assert_int_equal(took, 10);
+    assert_int_equal(wsc_session_output_room(&s), 256 - 16);
+    const uint8_t *p;
+    assert_int_equal(wsc_session_pending_output(&s, &p), 16);
+    wsc_session_output_sent(&s, 6); /* 10 unsent bytes move to the front */
+    assert_int_equal(wsc_session_output_room(&s), 256 - 10);
+    assert_int_equal(wsc_session_pending_output(&s, &p), 10);
+    assert_memory_equal(p, out, 10);
+    wsc_session_output_sent(&s, 10);
+    /* A ping whose frame (6 + 100) does not fit yet holds the room at 0. */
+    uint8_t big[200] = {0}, ping[100] = {0};
+    assert_int_equal(wsc_session_frame_begin(&s, WSC_OP_BINARY, true, sizeof(big)), 0);
+    assert_int_equal(wsc_session_write(&s, big, sizeof(big), &took), 0);
+    assert_int_equal(wsc_session_ping(&s, ping, sizeof(ping)), 0);
+    assert_int_equal(wsc_session_output_room(&s), 0);
+    assert_int_equal(wsc_session_queued(&s), 208 + 106);
+    assert_int_equal(wsc_session_pending_output(&s, &p), 208);
+    wsc_session_output_sent(&s, 208);
+    assert_int_equal(wsc_session_output_room(&s), 256 - 106);
+    assert_int_equal(wsc_session_pending_output(&s, &p), 106);
 }
 
 /* ---- streaming ----------------------------------------------------------- */
@@ -1838,8 +1925,10 @@ int main(void)
         cmocka_unit_test(failed_session_is_sticky_and_refuses_to_send),
         cmocka_unit_test(close_arguments_are_checked),
         cmocka_unit_test(ping_arguments_are_checked),
+        cmocka_unit_test(failing_sends_a_short_reason_for_each_violation),
         cmocka_unit_test(random_failure_is_reported_by_frame_begin),
         cmocka_unit_test(init_rejects_a_bad_config),
+        cmocka_unit_test(output_room_counts_queued_output_and_controls),
         cmocka_unit_test(large_binary_message_streams_in_bounded_chunks),
         cmocka_unit_test(large_fragmented_text_streams_with_characters_split_anywhere),
     };
