@@ -61,6 +61,10 @@ struct wsc_transport {
 struct wsc_tcp {
     int fd;
     bool owned; /* close fd on close() */
+    /* wsc_tcp_connect_start(): the addresses still to try, and how the
+     * attempts so far ended */
+    void *ai_list, *ai_next;
+    unsigned refused, failed;
 };
 
 /**
@@ -70,6 +74,24 @@ struct wsc_tcp {
  * WSC_ERESOLVE, WSC_ECONNREFUSED, WSC_ETIMEDOUT or WSC_ECONNECT.
  */
 int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int timeout_ms);
+
+/**
+ * The same connect without waiting, for event loops: resolves @p host (the
+ * lookup itself blocks; pass an IP literal to avoid it) and starts a
+ * non-blocking connect to the first usable address. Returns 0 when already
+ * connected, WSC_EAGAIN while the connect is in progress (wait until the
+ * socket is writable, then call wsc_tcp_connect_finish()), or WSC_ERESOLVE,
+ * WSC_ECONNREFUSED, WSC_ECONNECT. Call wsc_tcp_connect_abort() to give up.
+ */
+int wsc_tcp_connect_start(struct wsc_tcp *t, const char *host, uint16_t port);
+
+/** Completes wsc_tcp_connect_start() once the socket is writable: 0 when
+ *  connected, WSC_EAGAIN while still in progress (possibly with the next
+ *  address, on a new descriptor), or the error of the last address. */
+int wsc_tcp_connect_finish(struct wsc_tcp *t);
+
+/** Abandons a connect in progress and frees its address list. */
+void wsc_tcp_connect_abort(struct wsc_tcp *t);
 
 /** Wraps an already connected socket; @p take_ownership closes it on close(). */
 void wsc_tcp_adopt(struct wsc_tcp *t, int fd, bool take_ownership);
@@ -151,6 +173,8 @@ struct wsc_options {
     uint64_t max_message;     /* default WSC_MAX_MESSAGE_DEFAULT (16 MiB) */
     size_t max_head;          /* response head limit; default 8192 */
     size_t max_headers;       /* response header-count limit; default 64 */
+    bool keep_response_head;  /* keep the 101's head (c->hs) once open; by default
+                                 its max_head + max_headers bytes are freed then */
     size_t rx_buf_size;       /* connection input buffer; default 65536 */
     size_t tx_buf_size;       /* output buffer (holds the whole request head); default 65536 */
     uint8_t *rx_buf;          /* caller memory of rx_buf_size bytes, or NULL to allocate */
@@ -230,7 +254,8 @@ struct wsc_stats {
 struct wsc_conn {
     enum wsc_conn_state state;
     struct wsc_options opt;
-    struct wsc_url url;
+    struct wsc_url *url;  /* parsed, while connecting (freed once open) */
+    char *url_text;       /* as given, for wsc_reconnect() */
     struct wsc_tcp tcp;
     struct wsc_transport tr;
     bool tr_open;
@@ -274,10 +299,10 @@ struct wsc_conn {
     } ztx;
     bool chunk_first;    /* a skipped empty chunk started a message */
     uint64_t rx_offset;  /* bytes of the frame stream consumed so far */
-    char close_reason[WSC_CONTROL_MAX];
+    const char *close_reason; /* the peer's, in the session's control buffer */
     size_t close_reason_len;
     struct wsc_stats stats;
-    uint8_t mask_pool[128];    /* CSPRNG bytes for mask keys, drawn in batches */
+    uint8_t mask_pool[64];     /* CSPRNG bytes for mask keys, drawn in batches */
     size_t mask_pool_left;
     uint64_t last_rx_ms;       /* keepalive: last byte received */
     uint64_t ping_sent_ms;     /* keepalive: last ping we sent */
@@ -287,9 +312,17 @@ struct wsc_conn {
     uint8_t ping_payload[32];
     size_t ping_payload_len;
     uint32_t ping_counter;
+    /* event-driven operation (wsc_conn_start): nothing waits */
+    bool nonblock;
+    uint8_t phase;             /* how far connecting has got */
+    size_t req_len, req_sent;  /* the request head in out[], and how much went */
+    uint64_t connect_deadline; /* connecting must be done by then */
+    uint64_t close_deadline;   /* our close must be answered by then, or 0 */
+    uint64_t linger_until;     /* closing: the transport is closed by then */
+    bool lingering, shut;      /* draining the peer after a close; FIN sent */
     int error;
-    char detail[WSC_ERROR_DETAIL_MAX];
-    uint8_t body[WSC_ERROR_BODY_MAX]; /* start of a non-101 response body */
+    char *detail;   /* WSC_ERROR_DETAIL_MAX bytes, allocated on failure */
+    uint8_t *body; /* start of a non-101 response body (WSC_ERROR_BODY_MAX) */
     size_t body_len;
 };
 
@@ -477,10 +510,84 @@ uint16_t wsc_conn_local_close_code(const struct wsc_conn *c);
 
 /**
  * Milliseconds until the connection's next timer (a keepalive ping or the pong
- * deadline), or -1 when none. An application that polls the descriptor itself
- * bounds its wait by this and then calls wsc_recv(c, m, 0), which runs timers.
+ * deadline; for wsc_conn_start() connections also the connect and close
+ * timeouts), or -1 when none. A blocking-API application that polls the
+ * descriptor itself bounds its wait by this and then calls wsc_recv(c, m, 0),
+ * which runs timers; an event-driven one calls wsc_conn_process(c, 0).
  */
 int wsc_conn_timer_ms(const struct wsc_conn *c);
+
+/* ------------------------------------------------------------------------ */
+/* Event-driven API                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * For applications that run their own loop over many connections (poll,
+ * epoll, kqueue, an RTOS scheduler). A connection started here never waits;
+ * the loop calls in when its socket is ready or its timer is due:
+ *
+ *   wsc_conn_start(c, url, &opt);
+ *   loop:
+ *     poll wsc_conn_fd(c) for wsc_conn_interest(c) (READ/WRITE), with a
+ *       timeout of wsc_conn_timer_ms(c);
+ *     wsc_conn_process(c, ready);        connect steps, queued output, timers
+ *     while (wsc_recv(c, &m, 0) == 0)    every message read so far; WSC_EAGAIN
+ *       handle(m);                       when the socket has nothing more
+ *     stop when wsc_conn_interest(c) == 0 (closed or failed), then
+ *     wsc_conn_free(c).
+ *
+ * The same receive, send and close functions as the blocking API work on such
+ * a connection, with these differences: they ignore timeout_ms and never wait.
+ * wsc_recv(), wsc_recv_chunk() and wsc_recv_event() return WSC_EAGAIN when no
+ * complete event is buffered and the socket has nothing more (read until then:
+ * with edge-triggered epoll this drains the socket, and TLS never keeps
+ * decrypted bytes that poll() cannot see). wsc_send() and wsc_send_fragment()
+ * queue the frame whole in the output buffer (tx_buf_size bytes: the bound on
+ * queued bytes) and send what the socket takes; WSC_EAGAIN means the queue has
+ * no room for it now (nothing was queued: try again once
+ * wsc_conn_process() has written some out), WSC_EMSGSIZE that it can never
+ * fit (send it in fragments, or use a bigger tx buffer). Several sends queue
+ * up and leave in large writes. wsc_close() starts the close and returns
+ * WSC_EAGAIN; its timeout_ms bounds the wait for the server's close frame
+ * (wsc_close_start(): 5 s), after which the connection fails with
+ * WSC_ETIMEDOUT. Keepalive pings and pongs run from wsc_conn_process().
+ *
+ * Connecting: plain ws:// does not wait except for the host name lookup
+ * (getaddrinfo; pass an IP literal to avoid it), and the descriptor may
+ * change while addresses are tried: read wsc_conn_fd() after each call.
+ * With a proxy or wss://, the TCP connect, the CONNECT exchange and the TLS
+ * handshake complete inside wsc_conn_start(), within connect_timeout_ms; the
+ * WebSocket handshake then runs in the loop. Redirects are not followed
+ * (the failure is WSC_EHS_STATUS with the status and Location available).
+ */
+
+/**
+ * Starts connecting to @p url without waiting. Returns 0 (in progress, or
+ * already open: see wsc_conn_state()) or a failure as wsc_connect() does.
+ * Call wsc_conn_free() in every case.
+ */
+int wsc_conn_start(struct wsc_conn *c, const char *url, const struct wsc_options *opt);
+
+/** wsc_connect_transport() without waiting: @p tr must return WSC_EAGAIN
+ *  rather than block. */
+int wsc_conn_start_transport(struct wsc_conn *c, const struct wsc_transport *tr,
+                             const char *url, const struct wsc_options *opt);
+
+/** What the connection waits for: WSC_WAIT_READ and/or WSC_WAIT_WRITE, or 0
+ *  once its transport is closed (the connection is done). */
+int wsc_conn_interest(const struct wsc_conn *c);
+
+/**
+ * Advances the connection: the connect and handshake steps, queued output
+ * (when @p ready has WSC_WAIT_WRITE or output is queued), timers (keepalive,
+ * connect and close timeouts) and the closing drain. Call it when the socket
+ * is ready (@p ready: the WSC_WAIT_* bits seen) or the timer is due (0).
+ * Returns 0, or the error that ended the connection (see wsc_conn_detail()).
+ */
+int wsc_conn_process(struct wsc_conn *c, int ready);
+
+/** Bytes queued for sending and not yet written to the socket. */
+size_t wsc_conn_queued(const struct wsc_conn *c);
 
 /** Reconnect policy: exponential backoff with jitter. */
 struct wsc_reconnect {

@@ -17,7 +17,10 @@
 #include "wsc/wsc_proxy.h"
 #include "wsc/wsc_tls.h"
 
+#include "api/conn_internal.h"
+
 #define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
+#define CLOSE_WAIT_MS 5000   /* event loops: wsc_close_start() awaits the reply */
 #define READ_GRACE_MS 1000   /* reading on past a call's deadline while bytes come */
 #define ZBUF_MAX 16384       /* permessage-deflate scratch, at most tx_buf_size */
 
@@ -97,10 +100,15 @@ static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
         return c->error; /* the first failure is the one to report */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+    /* The sentence is kept only for failures: no room in every connection. */
+    if (!c->detail)
+        c->detail = mem_alloc(c, WSC_ERROR_DETAIL_MAX);
+    if (c->detail)
+        vsnprintf(c->detail, WSC_ERROR_DETAIL_MAX, fmt, ap);
     va_end(ap);
     c->error = err;
-    close_transport(c);
+    if (!c->lingering)
+        close_transport(c);
     set_state(c, WSC_CONN_FAILED);
     return err;
 }
@@ -263,12 +271,46 @@ static int run_timers(struct wsc_conn *c)
     return 0;
 }
 
+int wsc__run_timers(struct wsc_conn *c)
+{
+    uint64_t now = wsc_platform_now_ms();
+    if (c->state == WSC_CONN_CONNECTING || c->state == WSC_CONN_HANDSHAKING) {
+        if (now < c->connect_deadline)
+            return 0;
+        return failf(c, WSC_ETIMEDOUT, "%s", c->state == WSC_CONN_CONNECTING
+                                                 ? "timed out connecting"
+                                                 : "timed out waiting for the handshake response");
+    }
+    if (c->state == WSC_CONN_CLOSING && c->close_deadline && now >= c->close_deadline)
+        return failf(c, WSC_ETIMEDOUT, "timed out waiting for the server's close frame");
+    return c->state == WSC_CONN_OPEN ? run_timers(c) : 0;
+}
+
+uint64_t wsc__next_deadline(const struct wsc_conn *c)
+{
+    uint64_t t = next_timer(c);
+    if (c->state == WSC_CONN_CONNECTING || c->state == WSC_CONN_HANDSHAKING)
+        t = earlier(t, c->connect_deadline);
+    if (c->state == WSC_CONN_CLOSING && c->close_deadline)
+        t = earlier(t, c->close_deadline);
+    if (c->lingering)
+        t = earlier(t, c->linger_until);
+    return t;
+}
+
+int wsc__fail(struct wsc_conn *c, int err, const char *what)
+{
+    return failf(c, err, "%s", what);
+}
+
 /* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error.
  * Keepalive timers run while it waits. */
 static int fill(struct wsc_conn *c, uint64_t deadline)
 {
     if (c->peer_eof)
         return WSC_EEOF;
+    if (c->nonblock)
+        return read_some(c, false); /* WSC_EAGAIN: the application's loop waits */
     /* A peer that never stops sending (a ping flood, endless empty fragments,
      * data after our close) must not hold a call forever: bytes that keep
      * coming are read past the deadline (a call that is already late still
@@ -309,7 +351,7 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
             c->stats.last_activity_ms = wsc_platform_now_ms();
             continue;
         }
-        if (rc != WSC_EAGAIN)
+        if (rc != WSC_EAGAIN || c->nonblock)
             return rc;
         int left = ms_left(deadline);
         if (left == 0)
@@ -331,7 +373,8 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
     return 0;
 }
 
-/* Sends what the session has queued. */
+/* Sends what the session has queued. Without waiting (nonblock), what the
+ * socket does not take stays queued: the loop sends it once writable. */
 static int flush_session(struct wsc_conn *c, uint64_t deadline)
 {
     for (;;) {
@@ -343,8 +386,16 @@ static int flush_session(struct wsc_conn *c, uint64_t deadline)
         int rc = send_all(c, p, len, &sent, deadline);
         wsc_session_output_sent(&c->session, sent);
         if (rc)
-            return rc;
+            return rc == WSC_EAGAIN ? 0 : rc;
     }
+}
+
+static const char *transport_error(const struct wsc_conn *c, int rc);
+
+int wsc__flush(struct wsc_conn *c)
+{
+    int rc = flush_session(c, 0);
+    return rc ? failf(c, rc, "sending failed: %s", transport_error(c, rc)) : 0;
 }
 
 static const char *transport_error(const struct wsc_conn *c, int rc)
@@ -414,6 +465,8 @@ static void collect_body(struct wsc_conn *c, uint64_t deadline)
             want = v;
     }
     uint64_t until = earlier(deadline, deadline_after(2000));
+    if (!(c->body = mem_alloc(c, WSC_ERROR_BODY_MAX)))
+        return; /* the status alone still says what happened */
     while (c->body_len < want) {
         size_t n = c->in_end - c->in_start;
         if (n > want - c->body_len)
@@ -426,29 +479,48 @@ static void collect_body(struct wsc_conn *c, uint64_t deadline)
     }
 }
 
-static int handshake(struct wsc_conn *c, uint64_t deadline)
+/* Writes the request head into the output buffer (c->req_len bytes). */
+int wsc__handshake_request(struct wsc_conn *c)
 {
     uint8_t nonce[WSC_HANDSHAKE_NONCE_LEN];
     int rc = c->opt.random(c->opt.random_user, nonce, sizeof(nonce));
     if (rc)
         return failf(c, WSC_EIO, "the random source failed");
-    size_t req_len;
-    rc = wsc_handshake_write_request(&c->hs, nonce, (char *)c->out, c->out_cap, &req_len);
+    rc = wsc_handshake_write_request(&c->hs, nonce, (char *)c->out, c->out_cap, &c->req_len);
     if (rc == WSC_ENOBUFS)
         return failf(c, WSC_EHEADER, "request head exceeds the %zu-byte output buffer",
                      c->out_cap);
     if (rc)
         return failf(c, rc, "invalid request: %s", wsc_strerror(rc));
-    trace_head(c, WSC_TRACE_REQUEST, (const char *)c->out, req_len);
-
+    trace_head(c, WSC_TRACE_REQUEST, (const char *)c->out, c->req_len);
+    c->req_sent = 0;
+    c->phase = WSC__PHASE_REQUEST;
     set_state(c, WSC_CONN_HANDSHAKING);
-    size_t sent;
-    rc = send_all(c, c->out, req_len, &sent, deadline);
+    return 0;
+}
+
+/* Sends the rest of the request head: 0 once all is out, WSC_EAGAIN (nonblock:
+ * the socket is full), or the failure. */
+int wsc__handshake_send(struct wsc_conn *c, uint64_t deadline)
+{
+    size_t sent = 0;
+    int rc = send_all(c, c->out + c->req_sent, c->req_len - c->req_sent, &sent, deadline);
+    c->req_sent += sent;
+    if (rc == WSC_EAGAIN)
+        return rc;
     if (rc == WSC_ETIMEDOUT)
         return failf(c, rc, "timed out sending the handshake request");
     if (rc)
         return failf(c, rc, "sending the handshake failed: %s", transport_error(c, rc));
+    c->phase = WSC__PHASE_RESPONSE;
+    return 0;
+}
 
+/* Reads and checks the response head: 0 once a valid 101 is in, WSC_EAGAIN
+ * (nonblock: nothing more to read now), or the failure. */
+int wsc__handshake_receive(struct wsc_conn *c, uint64_t deadline)
+{
+    int rc;
     for (;;) {
         size_t used;
         rc = wsc_handshake_parse(&c->hs, c->in + c->in_start, c->in_end - c->in_start, &used);
@@ -456,6 +528,8 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
         if (rc != WSC_EAGAIN)
             break;
         rc = fill(c, deadline);
+        if (rc == WSC_EAGAIN)
+            return rc;
         if (rc == WSC_ETIMEDOUT)
             return failf(c, rc, "timed out waiting for the handshake response");
         if (rc == WSC_EEOF)
@@ -471,6 +545,14 @@ static int handshake(struct wsc_conn *c, uint64_t deadline)
         return handshake_failure(c, rc);
     /* Whatever follows the head in c->in is already the first frames. */
     return 0;
+}
+
+static int handshake(struct wsc_conn *c, uint64_t deadline)
+{
+    int rc = wsc__handshake_request(c);
+    if (rc == 0)
+        rc = wsc__handshake_send(c, deadline);
+    return rc ? rc : wsc__handshake_receive(c, deadline);
 }
 
 static int alloc_buffers(struct wsc_conn *c)
@@ -517,7 +599,7 @@ static int add_authorization(struct wsc_conn *c)
     c->req.headers = c->opt.headers;
     c->req.header_count = c->opt.header_count;
     const char *bearer = c->opt.auth_bearer;
-    size_t ui_len = strlen(c->url.userinfo);
+    size_t ui_len = strlen(c->url->userinfo);
     if (!bearer && ui_len == 0)
         return 0;
     size_t n = c->opt.header_count;
@@ -532,7 +614,7 @@ static int add_authorization(struct wsc_conn *c)
     } else {
         char plain[WSC_URL_USERINFO_MAX];
         size_t plain_len;
-        if (wsc_url_percent_decode(c->url.userinfo, ui_len, plain, sizeof(plain), &plain_len))
+        if (wsc_url_percent_decode(c->url->userinfo, ui_len, plain, sizeof(plain), &plain_len))
             return failf(c, WSC_EURL, "invalid URL: malformed %%-escape in the user name or password");
         memcpy(c->auth_value, "Basic ", 6);
         len = 6 + wsc__base64_encode((const uint8_t *)plain, plain_len, c->auth_value + 6);
@@ -547,7 +629,7 @@ static int add_authorization(struct wsc_conn *c)
 }
 
 /* Everything before the transport exists: options, URL, buffers, request. */
-static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+int wsc__prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
     memset(c, 0, sizeof(*c));
     c->tcp.fd = -1;
@@ -564,8 +646,16 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     }
     if (!url)
         return failf(c, WSC_EINVAL, "no URL given");
-    if (wsc_url_parse(url, &c->url))
-        return failf(c, WSC_EURL, "invalid URL: %s", c->url.error ? c->url.error : "?");
+    /* The parsed URL (4.6 KB) is needed only until the connection is open;
+     * the text stays for wsc_reconnect(). */
+    size_t url_len = strlen(url) + 1;
+    c->url = mem_alloc(c, sizeof(*c->url));
+    c->url_text = mem_alloc(c, url_len);
+    if (!c->url || !c->url_text)
+        return failf(c, WSC_ENOMEM, "out of memory parsing the URL");
+    memcpy(c->url_text, url, url_len);
+    if (wsc_url_parse(url, c->url))
+        return failf(c, WSC_EURL, "invalid URL: %s", c->url->error ? c->url->error : "?");
     if ((c->opt.rx_buf && c->opt.rx_buf_size < WSC_FRAME_HEADER_MAX) ||
         (c->opt.tx_buf && c->opt.tx_buf_size < WSC_SESSION_OUT_MIN))
         return failf(c, WSC_EINVAL, "caller buffers too small (input %d, output %d bytes minimum)",
@@ -573,10 +663,10 @@ static int prepare(struct wsc_conn *c, const char *url, const struct wsc_options
     if (alloc_buffers(c))
         return failf(c, WSC_ENOMEM, "out of memory allocating connection buffers");
 
-    c->req.host = c->url.host;
-    c->req.port = c->url.port;
-    c->req.tls = c->url.tls;
-    c->req.resource = c->url.resource;
+    c->req.host = c->url->host;
+    c->req.port = c->url->port;
+    c->req.tls = c->url->tls;
+    c->req.resource = c->url->resource;
     c->req.origin = c->opt.origin;
     c->req.protocols = c->opt.protocols;
     c->req.protocol_count = c->opt.protocol_count;
@@ -645,12 +735,38 @@ static int start_deflate(struct wsc_conn *c, uint64_t deadline)
     return failf(c, rc, "cannot set up permessage-deflate: %s", wsc_strerror(rc));
 }
 
-/* The transport is up: handshake, then open the session. */
-static int open_session(struct wsc_conn *c, uint64_t deadline)
+/*
+ * Once open, what only connecting needed goes: the parsed URL, the request's
+ * headers, the response head (max_head + max_headers bytes; what the API
+ * reports of it, status, subprotocol and deflate parameters, lives in c->hs).
+ */
+static void shed_connect_state(struct wsc_conn *c)
 {
-    int rc = handshake(c, deadline);
-    if (rc)
-        return rc;
+    mem_free(c, c->url);
+    mem_free(c, c->req_headers);
+    mem_free(c, c->auth_value);
+    c->url = NULL;
+    c->req_headers = NULL;
+    c->auth_value = NULL;
+    c->hs.req = NULL;
+    if (c->opt.keep_response_head)
+        return;
+    mem_free(c, c->hs_head);
+    mem_free(c, c->hs_headers);
+    c->hs_head = NULL;
+    c->hs_headers = NULL;
+    c->hs.head = NULL;
+    c->hs.head_cap = 0;
+    c->hs.headers = NULL;
+    c->hs.header_count = c->hs.header_cap = 0;
+    c->hs.reason = NULL;
+    c->hs.reason_len = 0;
+}
+
+/* The 101 is in: the session starts. */
+int wsc__session_start(struct wsc_conn *c, uint64_t deadline)
+{
+    int rc;
     struct wsc_session_config sc = {
         .max_message = c->opt.max_message,
         .out_buf = c->out,
@@ -663,9 +779,18 @@ static int open_session(struct wsc_conn *c, uint64_t deadline)
         return failf(c, WSC_EINVAL, "invalid session parameters");
     if (c->hs.deflate && (rc = start_deflate(c, deadline)) != 0)
         return rc;
+    shed_connect_state(c);
     c->last_rx_ms = wsc_platform_now_ms();
+    c->phase = WSC__PHASE_OPEN;
     set_state(c, WSC_CONN_OPEN);
     return 0;
+}
+
+/* The transport is up: handshake, then open the session. */
+static int open_session(struct wsc_conn *c, uint64_t deadline)
+{
+    int rc = handshake(c, deadline);
+    return rc ? rc : wsc__session_start(c, deadline);
 }
 
 /* Which proxy, if any: the explicit one, else the environment when asked. */
@@ -679,12 +804,12 @@ static int choose_proxy(struct wsc_conn *c, struct wsc_proxy *px, bool *use)
         const char *no_proxy = getenv("no_proxy");
         if (!no_proxy || !no_proxy[0])
             no_proxy = getenv("NO_PROXY");
-        *use = !c->opt.proxy_from_env || !wsc_proxy_bypass(no_proxy, c->url.host, c->url.port);
+        *use = !c->opt.proxy_from_env || !wsc_proxy_bypass(no_proxy, c->url->host, c->url->port);
         return 0;
     }
     if (c->opt.proxy || !c->opt.proxy_from_env)
         return 0;
-    int rc = wsc_proxy_from_env(&c->url, getenv, px, &why);
+    int rc = wsc_proxy_from_env(c->url, getenv, px, &why);
     if (rc < 0)
         return failf(c, WSC_EURL, "invalid %s: %s", px->source ? px->source : "proxy variable",
                      why ? why : "?");
@@ -692,21 +817,37 @@ static int choose_proxy(struct wsc_conn *c, struct wsc_proxy *px, bool *use)
     return 0;
 }
 
+static int connect_failed(struct wsc_conn *c, const char *what, const char *host, bool ipv6,
+                          uint16_t port, int rc)
+{
+    const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
+                      : rc == WSC_ETIMEDOUT  ? "timed out"
+                      : rc == WSC_ERESOLVE   ? "host name not found"
+                                             : wsc_strerror(rc);
+    return failf(c, rc, "cannot connect to %s%s%s%s:%u: %s", what, ipv6 ? "[" : "", host,
+                 ipv6 ? "]" : "", port, why);
+}
+
 static int tcp_to(struct wsc_conn *c, const char *what, const char *host, bool ipv6,
                   uint16_t port, uint64_t deadline)
 {
     int rc = wsc_tcp_connect(&c->tcp, host, port, ms_left(deadline));
-    if (rc) {
-        const char *why = rc == WSC_ECONNREFUSED ? "connection refused"
-                          : rc == WSC_ETIMEDOUT  ? "timed out"
-                          : rc == WSC_ERESOLVE   ? "host name not found"
-                                                 : wsc_strerror(rc);
-        return failf(c, rc, "cannot connect to %s%s%s%s:%u: %s", what, ipv6 ? "[" : "", host,
-                     ipv6 ? "]" : "", port, why);
-    }
+    if (rc)
+        return connect_failed(c, what, host, ipv6, port, rc);
     wsc_tcp_transport(&c->tcp, &c->tr);
     c->tr_open = true;
     return 0;
+}
+
+/* Event loops: the TCP connect started by wsc__connect_layers() is done when
+ * this returns 0; WSC_EAGAIN while it is still in progress. */
+int wsc__tcp_finish(struct wsc_conn *c)
+{
+    int rc = wsc_tcp_connect_finish(&c->tcp);
+    if (rc == WSC_EAGAIN || rc == 0)
+        return rc;
+    c->tr_open = false; /* the descriptor is gone already */
+    return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
 }
 
 /*
@@ -720,40 +861,53 @@ static int start_tls(struct wsc_conn *c, uint64_t deadline)
     why[0] = '\0';
     struct wsc_transport lower = c->tr;
     c->tr_open = false; /* wsc_tls_connect owns it now, and closes it on failure */
-    int rc = wsc_tls_connect(&c->tls, &lower, c->url.host, &c->opt.tls, c->in + c->in_start,
+    int rc = wsc_tls_connect(&c->tls, &lower, c->url->host, &c->opt.tls, c->in + c->in_start,
                              c->in_end - c->in_start, ms_left(deadline), why, sizeof(why));
     c->in_start = c->in_end = 0;
     if (rc == WSC_ENOTLS)
         return failf(c, rc, "wss:// needs TLS, which is not available in this build");
     if (rc)
-        return failf(c, rc, "TLS with %s failed: %s", c->url.host,
+        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
                      why[0] ? why : wsc_strerror(rc));
     wsc_tls_transport(c->tls, &c->tr);
     c->tr_open = true;
     return 0;
 }
 
-static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+/*
+ * TCP (to the server or the proxy), the CONNECT tunnel, TLS: the transport
+ * under the WebSocket handshake. Without @p wait, for plain ws:// without a
+ * proxy, the TCP connect is only started (WSC_EAGAIN, phase TCP) and the
+ * event loop finishes it; proxies and TLS complete here, within the connect
+ * timeout.
+ */
+int wsc__connect_layers(struct wsc_conn *c, bool wait)
 {
-    int rc = prepare(c, url, opt);
-    if (rc)
-        return rc;
     struct wsc_proxy px;
     bool use_proxy;
-    if ((rc = choose_proxy(c, &px, &use_proxy)) != 0)
+    int rc = choose_proxy(c, &px, &use_proxy);
+    if (rc)
         return rc;
-
-    uint64_t deadline = deadline_after(c->opt.connect_timeout_ms);
+    uint64_t deadline = c->connect_deadline;
     set_state(c, WSC_CONN_CONNECTING);
+    if (!wait && !use_proxy && !c->url->tls) {
+        rc = wsc_tcp_connect_start(&c->tcp, c->url->host, c->url->port);
+        if (rc && rc != WSC_EAGAIN)
+            return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
+        wsc_tcp_transport(&c->tcp, &c->tr);
+        c->tr_open = true;
+        c->phase = rc ? WSC__PHASE_TCP : 0;
+        return rc;
+    }
     if (!use_proxy)
-        rc = tcp_to(c, "", c->url.host, c->url.ipv6, c->url.port, deadline);
+        rc = tcp_to(c, "", c->url->host, c->url->ipv6, c->url->port, deadline);
     else if ((rc = tcp_to(c, "proxy ", px.host, px.ipv6, px.port, deadline)) == 0) {
-        trace(c, WSC_TRACE_REQUEST, "CONNECT %s:%u via proxy %s:%u%s%s", c->url.host,
-              c->url.port, px.host, px.port, px.source ? " from " : "",
+        trace(c, WSC_TRACE_REQUEST, "CONNECT %s:%u via proxy %s:%u%s%s", c->url->host,
+              c->url->port, px.host, px.port, px.source ? " from " : "",
               px.source ? px.source : "");
         char detail[WSC_ERROR_DETAIL_MAX];
         size_t left = 0;
-        rc = wsc_proxy_connect(&c->tr, &px, c->url.host, c->url.ipv6, c->url.port, c->in,
+        rc = wsc_proxy_connect(&c->tr, &px, c->url->host, c->url->ipv6, c->url->port, c->in,
                                c->in_cap, &left, ms_left(deadline), detail, sizeof(detail));
         if (rc)
             return failf(c, rc, "%s", detail[0] ? detail : wsc_strerror(rc));
@@ -761,9 +915,19 @@ static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_op
         c->in_start = 0;
         c->in_end = left;
     }
-    if (rc == 0 && c->url.tls)
+    if (rc == 0 && c->url->tls)
         rc = start_tls(c, deadline);
-    return rc ? rc : open_session(c, deadline);
+    return rc;
+}
+
+static int connect_once(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+{
+    int rc = wsc__prepare(c, url, opt);
+    if (rc)
+        return rc;
+    c->connect_deadline = deadline_after(c->opt.connect_timeout_ms);
+    rc = wsc__connect_layers(c, true);
+    return rc ? rc : open_session(c, c->connect_deadline);
 }
 
 static bool is_redirect(int status)
@@ -774,8 +938,10 @@ static bool is_redirect(int status)
 /* Rewrites the failure detail of a redirect that is not followed, saying why. */
 static int redirect_refused(struct wsc_conn *c, const char *why, const char *target)
 {
+    if (!c->detail)
+        return c->error;
     size_t used = strlen(c->detail);
-    snprintf(c->detail + used, sizeof(c->detail) - used, "; %s%s%s", why,
+    snprintf(c->detail + used, WSC_ERROR_DETAIL_MAX - used, "; %s%s%s", why,
              target ? ": " : "", target ? target : "");
     return c->error;
 }
@@ -792,7 +958,7 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
         const struct wsc_header *loc = wsc_handshake_header(&c->hs, "location");
         if (!loc)
             return redirect_refused(c, "the redirect has no Location", NULL);
-        if (wsc_url_resolve(&c->url, loc->value, loc->value_len, next, sizeof(next)))
+        if (wsc_url_resolve(c->url, loc->value, loc->value_len, next, sizeof(next)))
             return redirect_refused(c, "cannot follow the Location", "not a ws/wss/http(s) URL");
         if (hops == c->opt.max_redirects)
             return redirect_refused(c, "too many redirects", NULL);
@@ -800,7 +966,7 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
         if (wsc_url_parse(next, &target))
             return redirect_refused(c, "cannot follow the Location", next);
         /* Never let a redirect silently drop TLS. */
-        if (c->url.tls && !target.tls && !c->opt.allow_tls_downgrade)
+        if (c->url->tls && !target.tls && !c->opt.allow_tls_downgrade)
             return redirect_refused(c, "refusing a redirect from wss:// to ws://", next);
         trace(c, WSC_TRACE_RESPONSE, "following %d redirect to %s", c->hs.status, next);
         wsc_conn_free(c);
@@ -808,18 +974,19 @@ int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *o
     }
 }
 
-int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
-                          const char *url, const struct wsc_options *opt)
+/* wsc_connect_transport() up to the handshake: options, buffers, the transport
+ * taken over, and what was read from it before. */
+int wsc__adopt_transport(struct wsc_conn *c, const struct wsc_transport *tr, const char *url,
+                         const struct wsc_options *opt)
 {
-    if (!c || !tr || !tr->ops)
-        return WSC_EINVAL;
-    int rc = prepare(c, url, opt);
+    int rc = wsc__prepare(c, url, opt);
     c->tr = *tr;
     c->tr_open = true; /* ours now, closed on every path below */
     if (rc) {
         close_transport(c);
         return rc;
     }
+    c->connect_deadline = deadline_after(c->opt.connect_timeout_ms);
     /* Bytes read before the connection took over the transport (the start of
      * a proxy tunnel) are its first input, ahead of every later read. */
     if (c->opt.preread_len) {
@@ -832,7 +999,16 @@ int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
         memmove(c->in, c->opt.preread, c->opt.preread_len); /* may overlap: rx_buf */
         c->in_end = c->opt.preread_len;
     }
-    return open_session(c, deadline_after(c->opt.connect_timeout_ms));
+    return 0;
+}
+
+int wsc_connect_transport(struct wsc_conn *c, const struct wsc_transport *tr,
+                          const char *url, const struct wsc_options *opt)
+{
+    if (!c || !tr || !tr->ops)
+        return WSC_EINVAL;
+    int rc = wsc__adopt_transport(c, tr, url, opt);
+    return rc ? rc : open_session(c, c->connect_deadline);
 }
 
 /* ---- receive ---------------------------------------------------------- */
@@ -852,6 +1028,17 @@ static void trace_control(struct wsc_conn *c, enum wsc_trace_kind kind, const ch
  */
 static int linger_close(struct wsc_conn *c, uint64_t deadline)
 {
+    if (c->nonblock) {
+        int rc = flush_session(c, 0);
+        if (rc == 0 && c->tr_open && !c->lingering) {
+            c->lingering = true;
+            c->linger_until = wsc_platform_now_ms() + CLOSE_LINGER_MS;
+            wsc__linger_step(c);
+        } else if (rc) {
+            close_transport(c);
+        }
+        return rc;
+    }
     uint64_t until = earlier(deadline, deadline_after(CLOSE_LINGER_MS));
     int rc = flush_session(c, until);
     if (rc == 0 && c->tr_open) {
@@ -864,6 +1051,43 @@ static int linger_close(struct wsc_conn *c, uint64_t deadline)
     }
     close_transport(c);
     return rc;
+}
+
+/*
+ * linger_close() for event loops, one step per call: send what is queued, then
+ * FIN, then read and drop until the peer's FIN, an error or linger_until.
+ */
+void wsc__linger_step(struct wsc_conn *c)
+{
+    if (!c->lingering)
+        return;
+    if (!c->tr_open) {
+        c->lingering = false;
+        return;
+    }
+    bool late = wsc_platform_now_ms() >= c->linger_until;
+    if (flush_session(c, 0) != 0 || late) {
+        c->lingering = false;
+        close_transport(c);
+        return;
+    }
+    if (wsc_session_queued(&c->session) > 0)
+        return; /* the rest goes once the socket is writable */
+    if (!c->shut) {
+        c->tr.ops->shutdown(c->tr.ctx);
+        c->shut = true;
+    }
+    for (;;) {
+        c->in_start = c->in_end = 0; /* nothing after a close is data */
+        int rc = read_some(c, false);
+        if (rc == WSC_EAGAIN)
+            return;
+        if (rc) {
+            c->lingering = false;
+            close_transport(c);
+            return;
+        }
+    }
 }
 
 /* The peer's close arrived and our reply is queued. */
@@ -921,8 +1145,10 @@ static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
                     c->rtt_pending = false;
                 }
             } else {
-                size_t n = ev->len < sizeof(c->close_reason) ? ev->len : sizeof(c->close_reason);
-                memcpy(c->close_reason, ev->data, n);
+                /* The reason lies in the session's control-frame buffer, which
+                 * nothing overwrites: no frame is decoded after the close. */
+                size_t n = ev->len;
+                c->close_reason = (const char *)ev->data;
                 c->close_reason_len = n;
                 trace(c, WSC_TRACE_RECV, "close %u '%.*s'", ev->close_code, (int)n,
                       c->close_reason);
@@ -953,7 +1179,7 @@ static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
         if (frc && frc != WSC_ETIMEDOUT)
             return failf(c, frc, "sending failed: %s", transport_error(c, frc));
         rc = fill(c, deadline);
-        if (rc == WSC_ETIMEDOUT)
+        if (rc == WSC_ETIMEDOUT || rc == WSC_EAGAIN)
             return rc; /* not fatal: partial input stays buffered */
         if (rc)
             return failf(c, rc, "%s", transport_error(c, rc));
@@ -1375,6 +1601,19 @@ static int send_compressed(struct wsc_conn *c, uint8_t opcode, const uint8_t *p,
     return 0;
 }
 
+/*
+ * Bytes of output a frame (or a compressed message part) of @p len payload
+ * bytes can take: a deflate stream may grow incompressible data a little, and
+ * every zbuf of compressed output becomes a frame with its own header.
+ */
+static size_t output_needed(const struct wsc_conn *c, size_t len, bool compress)
+{
+    if (!compress)
+        return WSC_FRAME_HEADER_MAX + len;
+    size_t bound = len + len / 1024 + 64;
+    return bound + WSC_FRAME_HEADER_MAX * (bound / c->zbuf_cap + 2);
+}
+
 int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size_t len,
                       bool fin, int timeout_ms)
 {
@@ -1386,8 +1625,20 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
     uint64_t deadline = deadline_after(timeout_ms);
     /* Whole messages under compress_min go out as they are; a fragmented one
      * is compressed, its size being unknown at the start. */
-    if (c->deflate && (c->ztx.active || (opcode != WSC_OP_CONTINUATION &&
-                                         (!fin || len >= c->opt.compress_min))))
+    bool compress = c->deflate && (c->ztx.active || (opcode != WSC_OP_CONTINUATION &&
+                                                     (!fin || len >= c->opt.compress_min)));
+    if (c->nonblock) {
+        /* Event loops: the frame is queued whole or not at all, so nothing
+         * below waits for the socket. */
+        size_t need = output_needed(c, len, compress);
+        if (need > c->out_cap)
+            return WSC_EMSGSIZE;
+        if ((rc = flush_session(c, 0)) != 0)
+            return send_failed(c, rc);
+        if (wsc_session_output_room(&c->session) < need)
+            return WSC_EAGAIN;
+    }
+    if (compress)
         return send_compressed(c, opcode, data, len, fin, deadline);
     while ((rc = wsc_session_frame_begin(&c->session, opcode, fin, len)) == WSC_EAGAIN) {
         rc = flush_session(c, deadline);
@@ -1464,6 +1715,8 @@ int wsc_close_start(struct wsc_conn *c, uint16_t code, const char *reason, int t
         return rc;
     trace(c, WSC_TRACE_SEND, "close %u '%s'", code, reason ? reason : "");
     set_state(c, WSC_CONN_CLOSING);
+    if (c->nonblock && !c->close_deadline)
+        c->close_deadline = wsc_platform_now_ms() + CLOSE_WAIT_MS;
     rc = flush_session(c, deadline_after(timeout_ms));
     return rc ? send_failed(c, rc) : 0;
 }
@@ -1479,11 +1732,15 @@ int wsc_close(struct wsc_conn *c, uint16_t code, const char *reason, int timeout
     if (c->state == WSC_CONN_CLOSED || c->state == WSC_CONN_IDLE)
         return 0;
     uint64_t deadline = deadline_after(timeout_ms);
+    if (c->nonblock && c->state == WSC_CONN_OPEN)
+        c->close_deadline = timeout_ms < 0 ? UINT64_MAX : deadline;
     if (c->state == WSC_CONN_OPEN) {
         int rc = wsc_close_start(c, code, reason, timeout_ms);
         if (rc)
             return rc;
     }
+    if (c->nonblock) /* the loop completes it: wsc_recv() returns WSC_ECLOSED */
+        return c->state == WSC_CONN_CLOSING ? WSC_EAGAIN : 0;
     /* Wait for the peer's close; data arriving meanwhile is dropped. */
     for (;;) {
         struct wsc_event ev;
@@ -1515,8 +1772,17 @@ void wsc_conn_free(struct wsc_conn *c)
     c->zbuf = NULL;
     mem_free(c, c->req_headers);
     mem_free(c, c->auth_value);
+    mem_free(c, c->url);
+    mem_free(c, c->url_text);
+    mem_free(c, c->body);
+    mem_free(c, c->detail);
+    c->detail = NULL;
+    c->close_reason = NULL;
     c->req_headers = NULL;
     c->auth_value = NULL;
+    c->url = NULL;
+    c->url_text = NULL;
+    c->body = NULL;
     c->in = c->out = c->msg = NULL;
     c->hs_head = NULL;
     c->hs_headers = NULL;
@@ -1541,7 +1807,7 @@ bool wsc_conn_has_buffered_input(const struct wsc_conn *c)
 
 const char *wsc_conn_detail(const struct wsc_conn *c)
 {
-    if (c->detail[0])
+    if (c->detail && c->detail[0])
         return c->detail;
     return c->error ? wsc_strerror(c->error) : "no error";
 }
@@ -1566,7 +1832,7 @@ uint16_t wsc_conn_close_code(const struct wsc_conn *c) { return c->session.peer_
 const char *wsc_conn_close_reason(const struct wsc_conn *c, size_t *len)
 {
     *len = c->close_reason_len;
-    return c->close_reason;
+    return c->close_reason ? c->close_reason : "";
 }
 
 void wsc_conn_stats(const struct wsc_conn *c, struct wsc_stats *st) { *st = c->stats; }
@@ -1578,6 +1844,6 @@ uint16_t wsc_conn_local_close_code(const struct wsc_conn *c)
 
 int wsc_conn_timer_ms(const struct wsc_conn *c)
 {
-    uint64_t t = next_timer(c);
+    uint64_t t = c->nonblock ? wsc__next_deadline(c) : next_timer(c);
     return t == UINT64_MAX ? -1 : ms_left(t);
 }

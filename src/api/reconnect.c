@@ -35,19 +35,19 @@ static int backoff_delay(const struct wsc_reconnect *r, int n, struct wsc_conn *
 
 int wsc_reconnect(struct wsc_conn *c, const struct wsc_reconnect *policy)
 {
-    if (!c || c->url.host[0] == '\0')
+    if (!c || !c->url_text)
         return WSC_EINVAL; /* only connections made from a URL can be remade */
     struct wsc_reconnect defaults;
     if (!policy) {
         wsc_reconnect_init(&defaults);
         policy = &defaults;
     }
-    /* Rebuild the URL from its parts, userinfo (Basic credentials) included. */
-    static const size_t cap = WSC_URL_USERINFO_MAX + WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32;
+    /* The URL as given (userinfo, Basic credentials, included): the
+     * connection's copy goes with wsc_conn_free() below. */
     char url[WSC_URL_USERINFO_MAX + WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32];
-    snprintf(url, cap, "%s://%s%s%s%s%s:%u%s", c->url.tls ? "wss" : "ws", c->url.userinfo,
-             c->url.userinfo[0] ? "@" : "", c->url.ipv6 ? "[" : "", c->url.host,
-             c->url.ipv6 ? "]" : "", c->url.port, c->url.resource);
+    if (strlen(c->url_text) >= sizeof(url))
+        return WSC_EURL;
+    strcpy(url, c->url_text);
     struct wsc_options opt = c->opt;
     struct wsc_stats stats = c->stats;
     int rc = WSC_ECONNECT;

@@ -168,8 +168,8 @@ int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int time
 {
     if (t == NULL || host == NULL)
         return WSC_EINVAL;
+    memset(t, 0, sizeof(*t));
     t->fd = -1;
-    t->owned = false;
 
     bool has_deadline = timeout_ms >= 0;
     uint64_t deadline = has_deadline ? wsc_platform_now_ms() + (uint64_t)timeout_ms : 0;
@@ -229,8 +229,121 @@ int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int time
     return WSC_ECONNECT;
 }
 
+/* ---- connecting without waiting (event loops) --------------------------- */
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static void count_failure(struct wsc_tcp *t, int err)
+{
+    enum attempt a = classify(err);
+    t->refused += a == ATTEMPT_REFUSED;
+    t->failed += a == ATTEMPT_FAILED || a == ATTEMPT_TIMEOUT;
+}
+
+static void free_list(struct wsc_tcp *t)
+{
+    if (t->ai_list)
+        freeaddrinfo(t->ai_list);
+    t->ai_list = t->ai_next = NULL;
+}
+
+/* Starts connects from t->ai_next on until one is in progress or done. */
+static int start_next(struct wsc_tcp *t)
+{
+    for (struct addrinfo *ai = t->ai_next; ai != NULL; ai = ai->ai_next) {
+        t->ai_next = ai->ai_next;
+        int fd = open_socket(ai);
+        if (fd < 0) {
+            count_failure(t, errno);
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            set_nodelay(fd);
+            free_list(t);
+            t->fd = fd;
+            t->owned = true;
+            return 0;
+        }
+        if (errno == EINPROGRESS || errno == EINTR) {
+            t->fd = fd;
+            t->owned = true;
+            return WSC_EAGAIN;
+        }
+        count_failure(t, errno);
+        close(fd);
+    }
+    free_list(t);
+    return t->refused > 0 && t->failed == 0 ? WSC_ECONNREFUSED : WSC_ECONNECT;
+}
+
+int wsc_tcp_connect_start(struct wsc_tcp *t, const char *host, uint16_t port)
+{
+    if (t == NULL || host == NULL)
+        return WSC_EINVAL;
+    memset(t, 0, sizeof(*t));
+    t->fd = -1;
+    char service[8];
+    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV; /* see wsc_tcp_connect() on AI_ADDRCONFIG */
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo(host, service, &hints, &list);
+    if (gai != 0)
+        return gai == EAI_MEMORY ? WSC_ENOMEM : WSC_ERESOLVE;
+    t->ai_list = t->ai_next = list;
+    return start_next(t);
+}
+
+int wsc_tcp_connect_finish(struct wsc_tcp *t)
+{
+    if (t->fd < 0)
+        return WSC_EINVAL;
+    if (t->ai_list == NULL)
+        return 0; /* already connected */
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err == 0) {
+        /* Writable without an error may still be early on some systems: a
+         * connected socket has a peer. */
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        if (getpeername(t->fd, (struct sockaddr *)&peer, &plen) == 0) {
+            set_nodelay(t->fd);
+            free_list(t);
+            return 0;
+        }
+        if (errno == ENOTCONN)
+            return WSC_EAGAIN;
+        err = errno;
+    }
+    if (err == EINPROGRESS || err == EALREADY)
+        return WSC_EAGAIN;
+    count_failure(t, err);
+    close(t->fd);
+    t->fd = -1;
+    return start_next(t);
+}
+
+void wsc_tcp_connect_abort(struct wsc_tcp *t)
+{
+    free_list(t);
+    if (t->fd >= 0 && t->owned)
+        close(t->fd);
+    t->fd = -1;
+}
+
 void wsc_tcp_adopt(struct wsc_tcp *t, int fd, bool take_ownership)
 {
+    memset(t, 0, sizeof(*t));
     t->fd = fd;
     t->owned = take_ownership;
 #ifdef WSC_TCP_NEED_O_NONBLOCK
@@ -338,6 +451,7 @@ static int tcp_shutdown(void *ctx)
 static void tcp_close(void *ctx)
 {
     struct wsc_tcp *t = ctx;
+    free_list(t); /* closed while a non-blocking connect was in progress */
     /* No retry on EINTR: Linux releases the descriptor even then, and a retry
      * could close one another thread just opened. */
     if (t->owned && t->fd >= 0)

@@ -90,8 +90,11 @@ static void counted_options(struct wsc_options *o, struct counter *k)
 /* What a connection allocates up front: its buffers and the header table. */
 static size_t fixed_bytes(const struct wsc_options *o)
 {
+    /* The buffers, the response head limits, and what connecting and failing
+     * add: the parsed URL and its text, the detail sentence, the error body. */
     return o->rx_buf_size + o->tx_buf_size + o->max_head +
-           o->max_headers * sizeof(struct wsc_header);
+           o->max_headers * sizeof(struct wsc_header) + sizeof(struct wsc_url) + 256 +
+           WSC_ERROR_DETAIL_MAX + WSC_ERROR_BODY_MAX;
 }
 
 /* ---- helpers ------------------------------------------------------------------ */

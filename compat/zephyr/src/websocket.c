@@ -555,6 +555,7 @@ static int connect_slot(struct ws_ctx *x, int http_sock, struct websocket_reques
     o.tx_buf_size = sizeof(x->tx);
     o.max_head = CONFIG_WEBSOCKET_MAX_HEAD;
     o.max_headers = CONFIG_WEBSOCKET_MAX_HEADERS;
+    o.keep_response_head = true; /* replayed to the http_parser taps */
     o.headers = x->headers;
     o.header_count = x->header_count;
     o.protocols = x->protocols;

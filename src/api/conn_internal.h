@@ -1,0 +1,37 @@
+/*
+ * Shared by the two front ends (blocking.c, event.c): the connection
+ * machinery, in steps that either wait (blocking) or return WSC_EAGAIN
+ * (c->nonblock, driven by the application's event loop).
+ */
+#ifndef WSC_CONN_INTERNAL_H
+#define WSC_CONN_INTERNAL_H
+
+#include "wsc/wsc.h"
+
+/* struct wsc_conn.phase while connecting */
+enum {
+    WSC__PHASE_TCP = 1, /* non-blocking TCP connect in progress */
+    WSC__PHASE_REQUEST, /* request head being sent */
+    WSC__PHASE_RESPONSE, /* awaiting the 101 */
+    WSC__PHASE_OPEN,
+};
+
+int wsc__prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt);
+int wsc__adopt_transport(struct wsc_conn *c, const struct wsc_transport *tr, const char *url,
+                         const struct wsc_options *opt);
+int wsc__connect_layers(struct wsc_conn *c, bool wait);
+int wsc__tcp_finish(struct wsc_conn *c);
+int wsc__handshake_request(struct wsc_conn *c);
+int wsc__handshake_send(struct wsc_conn *c, uint64_t deadline);
+int wsc__handshake_receive(struct wsc_conn *c, uint64_t deadline);
+int wsc__session_start(struct wsc_conn *c, uint64_t deadline);
+void wsc__linger_step(struct wsc_conn *c);
+/* Sends queued output without waiting; 0 or the failure (recorded). */
+int wsc__flush(struct wsc_conn *c);
+/* Keepalive and close timers; 0 or the failure (recorded). */
+int wsc__run_timers(struct wsc_conn *c);
+/* When the next timer is due (wsc_platform_now_ms() scale), or UINT64_MAX. */
+uint64_t wsc__next_deadline(const struct wsc_conn *c);
+int wsc__fail(struct wsc_conn *c, int err, const char *what);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * The event-driven API against real servers, from one thread and one poll()
+ * loop: the coalesced burst (101 and frames in one write, and split at many
+ * offsets) delivered whole; many connections echoing at once; sends queued
+ * past what the socket takes (WSC_EAGAIN, then drained); a message larger
+ * than the queue (WSC_EMSGSIZE); refused connects, non-101 answers and the
+ * close handshake. ECHO_PATH names the echo path; FIXTURE=1 says the server
+ * is tests/fixtures/hostile_server.py, which has the scripted scenarios.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "itest.h"
+
+#define TIMEOUT_MS 10000
+#define MAX_CONNS 128
+
+static const char *echo_path(void)
+{
+    const char *p = getenv("ECHO_PATH");
+    return p ? p : "/";
+}
+
+static bool fixture(void)
+{
+    const char *f = getenv("FIXTURE");
+    return f && f[0] == '1';
+}
+
+/* One poll() round over @p n connections: waits for what they want or their
+ * next timer (at most 200 ms), then processes each. */
+static void pump(struct wsc_conn *cs, size_t n)
+{
+    struct pollfd p[MAX_CONNS];
+    int timeout = 200;
+    for (size_t i = 0; i < n; i++) {
+        int want = wsc_conn_interest(&cs[i]);
+        p[i].fd = want ? wsc_conn_fd(&cs[i]) : -1;
+        p[i].events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) |
+                              (want & WSC_WAIT_WRITE ? POLLOUT : 0));
+        p[i].revents = 0;
+        int t = wsc_conn_timer_ms(&cs[i]);
+        if (t >= 0 && t < timeout)
+            timeout = t;
+    }
+    assert_true(poll(p, (nfds_t)n, timeout) >= 0);
+    for (size_t i = 0; i < n; i++) {
+        int ready = (p[i].revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
+                    (p[i].revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0);
+        wsc_conn_process(&cs[i], ready);
+    }
+}
+
+/* Runs the loop until @p c is open (or fails: returns its error). */
+static int open_in_loop(struct wsc_conn *c)
+{
+    for (int rounds = 0; rounds < 500; rounds++) {
+        if (wsc_conn_state(c) == WSC_CONN_OPEN)
+            return 0;
+        if (wsc_conn_state(c) == WSC_CONN_FAILED)
+            return wsc_conn_error(c);
+        pump(c, 1);
+    }
+    fail_msg("the connection neither opened nor failed");
+    return -1;
+}
+
+static void start(struct wsc_conn *c, const char *url, const struct wsc_options *o)
+{
+    int rc = wsc_conn_start(c, url, o);
+    if (rc)
+        fail_msg("wsc_conn_start: %d %s", rc, wsc_conn_detail(c));
+    rc = open_in_loop(c);
+    if (rc)
+        fail_msg("opening %s: %d %s", url, rc, wsc_conn_detail(c));
+}
+
+/* The next message, running the loop while none is buffered. */
+static void next_message(struct wsc_conn *c, struct wsc_message *m)
+{
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int rc = wsc_recv(c, m, 0);
+        if (rc == 0)
+            return;
+        if (rc != WSC_EAGAIN)
+            fail_msg("wsc_recv: %d %s", rc, wsc_conn_detail(c));
+        pump(c, 1);
+    }
+    fail_msg("no message arrived");
+}
+
+static void expect(struct wsc_conn *c, uint8_t op, const void *data, size_t len)
+{
+    struct wsc_message m;
+    next_message(c, &m);
+    assert_int_equal(m.opcode, op);
+    assert_int_equal(m.len, len);
+    assert_memory_equal(m.data, data, len);
+}
+
+/* Queues a message, running the loop while the queue is full. */
+static void queue(struct wsc_conn *c, uint8_t op, const void *data, size_t len)
+{
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int rc = wsc_send(c, op, data, len, 0);
+        if (rc == 0)
+            return;
+        if (rc != WSC_EAGAIN)
+            fail_msg("wsc_send: %d %s", rc, wsc_conn_detail(c));
+        pump(c, 1);
+    }
+    fail_msg("the send queue never drained");
+}
+
+/* Our close, the server's reply, and the transport closed, all in the loop. */
+static void close_in_loop(struct wsc_conn *c)
+{
+    assert_int_equal(wsc_close(c, WSC_CLOSE_NORMAL, "done", TIMEOUT_MS), WSC_EAGAIN);
+    assert_int_equal(wsc_conn_state(c), WSC_CONN_CLOSING);
+    struct wsc_message m;
+    int rc, rounds = 0;
+    while ((rc = wsc_recv(c, &m, 0)) == 0 || rc == WSC_EAGAIN) {
+        assert_true(++rounds < 1000);
+        pump(c, 1);
+    }
+    assert_int_equal(rc, WSC_ECLOSED);
+    assert_int_equal(wsc_conn_close_code(c), WSC_CLOSE_NORMAL);
+    for (rounds = 0; wsc_conn_interest(c) != 0; rounds++) {
+        assert_true(rounds < 100);
+        pump(c, 1);
+    }
+    assert_int_equal(wsc_conn_state(c), WSC_CONN_CLOSED);
+    assert_int_equal(wsc_conn_fd(c), -1);
+    wsc_conn_free(c);
+}
+
+/* ---- the coalesced burst ------------------------------------------------ */
+
+static void run_burst(const char *query, size_t big)
+{
+    struct wsc_options o;
+    itest_options(&o);
+    o.report_control = true;
+    struct wsc_conn c;
+    start(&c, itest_url("/coalesced?big=%zu&%s", big, query), &o);
+    uint8_t *pattern = malloc(big);
+    assert_non_null(pattern);
+    itest_pattern(pattern, big);
+    expect(&c, WSC_OP_TEXT, "hello", 5);
+    expect(&c, WSC_OP_PING, "ping-1", 6);
+    expect(&c, WSC_OP_PING, "ping-2", 6);
+    expect(&c, WSC_OP_TEXT, "fragmented", 10);
+    expect(&c, WSC_OP_BINARY, pattern, big);
+    expect(&c, WSC_OP_TEXT, "last", 4);
+    free(pattern);
+    queue(&c, WSC_OP_TEXT, "stats", 5);
+    expect(&c, WSC_OP_TEXT, "pongs=ping-1,ping-2", 19);
+    close_in_loop(&c);
+}
+
+static void coalesced_burst_arrives_whole_at_many_splits(void **state)
+{
+    (void)state;
+    if (!fixture())
+        skip();
+    run_burst("", 300000);
+    run_burst("dribble=1", 300);
+    char q[64];
+    size_t offsets = 0;
+    for (size_t k = 1; k < 1200; k += 7, offsets++) {
+        snprintf(q, sizeof(q), "split=%zu&pause_ms=2", k);
+        run_burst(q, 1000);
+    }
+    print_message("event loop: burst split at %zu offsets\n", offsets);
+}
+
+/* ---- many connections, queued sends ------------------------------------- */
+
+/* Connection i's message j: sizes cross the 126 and 65536 length encodings
+ * unless the send queue is smaller. */
+static size_t msg_size(size_t i, size_t j, size_t cap)
+{
+    static const size_t sizes[] = {0, 1, 125, 126, 1000, 65535, 65536, 70000};
+    size_t n = sizes[(i + j) % (sizeof(sizes) / sizeof(sizes[0]))];
+    return n + 14 > cap ? cap / 2 : n;
+}
+
+static void many_connections_echo_from_one_loop(void **state)
+{
+    (void)state;
+    enum { CONNS = 64, MSGS = 12 };
+    struct wsc_options o;
+    itest_options(&o);
+    if (o.tx_buf_size < 200000 && !getenv("WSC_TEST_TX_BUF"))
+        o.tx_buf_size = 200000;
+    static struct wsc_conn cs[CONNS];
+    size_t sent[CONNS] = {0}, got[CONNS] = {0};
+    uint8_t *buf = malloc(70000);
+    assert_non_null(buf);
+    itest_pattern(buf, 70000);
+    for (size_t i = 0; i < CONNS; i++)
+        assert_int_equal(wsc_conn_start(&cs[i], itest_url("%s", echo_path()), &o), 0);
+    size_t done = 0;
+    for (int rounds = 0; done < CONNS; rounds++) {
+        assert_true(rounds < 20000);
+        pump(cs, CONNS);
+        done = 0;
+        for (size_t i = 0; i < CONNS; i++) {
+            struct wsc_conn *c = &cs[i];
+            assert_int_not_equal(wsc_conn_state(c), WSC_CONN_FAILED);
+            if (wsc_conn_state(c) != WSC_CONN_OPEN)
+                continue;
+            /* Queue as much as fits; the rest waits for the next round. */
+            while (sent[i] < MSGS) {
+                size_t n = msg_size(i, sent[i], o.tx_buf_size);
+                int rc = wsc_send(c, WSC_OP_BINARY, buf, n, 0);
+                if (rc == WSC_EAGAIN)
+                    break;
+                assert_int_equal(rc, 0);
+                sent[i]++;
+            }
+            struct wsc_message m;
+            int rc;
+            while ((rc = wsc_recv(c, &m, 0)) == 0) {
+                size_t n = msg_size(i, got[i], o.tx_buf_size);
+                assert_int_equal(m.opcode, WSC_OP_BINARY);
+                assert_int_equal(m.len, n);
+                assert_memory_equal(m.data, buf, n);
+                got[i]++;
+            }
+            assert_int_equal(rc, WSC_EAGAIN);
+            done += got[i] == MSGS;
+        }
+    }
+    for (size_t i = 0; i < CONNS; i++)
+        close_in_loop(&cs[i]);
+    free(buf);
+}
+
+static void queue_fills_then_drains(void **state)
+{
+    (void)state;
+    struct wsc_options o;
+    itest_options(&o);
+    struct wsc_conn c;
+    start(&c, itest_url("%s", echo_path()), &o);
+    uint8_t msg[100];
+    itest_pattern(msg, sizeof(msg));
+    /* Without running the loop, queue until the queue refuses: the socket
+     * and the server take some, the output buffer holds the rest. */
+    size_t queued = 0;
+    int rc;
+    while ((rc = wsc_send(&c, WSC_OP_BINARY, msg, sizeof(msg), 0)) == 0) {
+        queued++;
+        assert_true(queued < 1000000);
+        assert_true(wsc_conn_queued(&c) <= o.tx_buf_size);
+    }
+    assert_int_equal(rc, WSC_EAGAIN);
+    assert_true(wsc_conn_queued(&c) > 0);
+    assert_int_equal(wsc_conn_interest(&c) & WSC_WAIT_WRITE, WSC_WAIT_WRITE);
+    assert_int_equal(wsc_conn_state(&c), WSC_CONN_OPEN);
+    /* Then every one of them comes back. */
+    for (size_t i = 0; i < queued; i++)
+        expect(&c, WSC_OP_BINARY, msg, sizeof(msg));
+    assert_int_equal(wsc_conn_queued(&c), 0);
+    print_message("queued %zu messages before WSC_EAGAIN\n", queued);
+    close_in_loop(&c);
+}
+
+static void message_larger_than_the_queue_is_refused(void **state)
+{
+    (void)state;
+    struct wsc_options o;
+    itest_options(&o);
+    o.tx_buf_size = 4096;
+    struct wsc_conn c;
+    start(&c, itest_url("%s", echo_path()), &o);
+    static uint8_t big[5000];
+    assert_int_equal(wsc_send(&c, WSC_OP_BINARY, big, sizeof(big), 0), WSC_EMSGSIZE);
+    assert_int_equal(wsc_conn_queued(&c), 0);
+    /* In fragments it fits; the connection is unharmed. */
+    assert_int_equal(wsc_send_fragment(&c, WSC_OP_BINARY, big, 2500, false, 0), 0);
+    assert_int_equal(wsc_send_fragment(&c, WSC_OP_CONTINUATION, big + 2500, 2500, true, 0), 0);
+    expect(&c, WSC_OP_BINARY, big, sizeof(big));
+    close_in_loop(&c);
+}
+
+/* ---- failures ----------------------------------------------------------- */
+
+static void refused_connect_fails_in_the_loop(void **state)
+{
+    (void)state;
+    struct wsc_conn c;
+    /* Port 1 on loopback: nothing listens. Linux refuses at once or on the
+     * first writable wakeup; either way with ECONNREFUSED. */
+    int rc = wsc_conn_start(&c, "ws://127.0.0.1:1/", NULL);
+    if (rc == 0)
+        rc = open_in_loop(&c);
+    assert_int_equal(rc, WSC_ECONNREFUSED);
+    assert_non_null(strstr(wsc_conn_detail(&c), "connection refused"));
+    assert_int_equal(wsc_conn_interest(&c), 0);
+    wsc_conn_free(&c);
+}
+
+static void non_101_answer_fails_with_its_status(void **state)
+{
+    (void)state;
+    if (!fixture())
+        skip();
+    struct wsc_conn c;
+    int rc = wsc_conn_start(&c, itest_url("/status?code=404&reason=Nope"), NULL);
+    if (rc == 0) /* the answer may come before wsc_conn_start() returns */
+        rc = open_in_loop(&c);
+    assert_int_equal(rc, WSC_EHS_STATUS);
+    assert_int_equal(wsc_conn_http_status(&c), 404);
+    assert_non_null(strstr(wsc_conn_detail(&c), "404"));
+    assert_int_equal(wsc_conn_interest(&c), 0);
+    wsc_conn_free(&c);
+}
+
+static void violation_sends_its_close_code_and_fails(void **state)
+{
+    (void)state;
+    if (!fixture())
+        skip();
+    struct wsc_conn c;
+    start(&c, itest_url("/violation?kind=masked&id=event"), NULL);
+    struct wsc_message m;
+    int rc, rounds = 0;
+    while ((rc = wsc_recv(&c, &m, 0)) == WSC_EAGAIN || rc == 0) {
+        assert_true(++rounds < 1000);
+        pump(&c, 1);
+    }
+    assert_int_equal(rc, WSC_EMASKED);
+    assert_int_equal(wsc_conn_state(&c), WSC_CONN_FAILED);
+    assert_int_equal(wsc_conn_local_close_code(&c), 1002);
+    /* Our close goes out and the peer is drained, then the transport closes. */
+    for (rounds = 0; wsc_conn_interest(&c) != 0; rounds++) {
+        assert_true(rounds < 100);
+        pump(&c, 1);
+    }
+    wsc_conn_free(&c);
+    if (!itest_log_has("/violation?kind=masked&id=event CLOSE 1002", 5000))
+        fail_msg("the fixture did not receive close 1002");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(coalesced_burst_arrives_whole_at_many_splits),
+        cmocka_unit_test(many_connections_echo_from_one_loop),
+        cmocka_unit_test(queue_fills_then_drains),
+        cmocka_unit_test(message_larger_than_the_queue_is_refused),
+        cmocka_unit_test(refused_connect_fails_in_the_loop),
+        cmocka_unit_test(non_101_answer_fails_with_its_status),
+        cmocka_unit_test(violation_sends_its_close_code_and_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
