@@ -26,11 +26,17 @@
 #endif
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/dhm.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform.h>
 #include <mbedtls/ssl.h>
@@ -399,6 +405,27 @@ static void mbed_text(int ret, char *out, size_t cap)
 #endif
 }
 
+/* True when @p ret says an allocation failed. mbedTLS adds a low-level
+ * module's code (bits 0-6) to a high-level one (bits 7-14): either may say it. */
+static bool alloc_failed(int ret)
+{
+    if (ret >= 0)
+        return false;
+    int high = -(-ret & 0x7F80), low = -(-ret & 0x007F);
+    return low == MBEDTLS_ERR_MPI_ALLOC_FAILED || low == MBEDTLS_ERR_ASN1_ALLOC_FAILED ||
+           high == MBEDTLS_ERR_SSL_ALLOC_FAILED || high == MBEDTLS_ERR_X509_ALLOC_FAILED ||
+           high == MBEDTLS_ERR_PK_ALLOC_FAILED || high == MBEDTLS_ERR_PEM_ALLOC_FAILED ||
+           high == MBEDTLS_ERR_MD_ALLOC_FAILED || high == MBEDTLS_ERR_CIPHER_ALLOC_FAILED ||
+           high == MBEDTLS_ERR_ECP_ALLOC_FAILED || high == MBEDTLS_ERR_DHM_ALLOC_FAILED;
+}
+
+/* What wsc_tls_connect() returns for a setup or handshake step that failed
+ * with @p ret: WSC_ENOMEM when memory ran out, else WSC_ETLS. */
+static int connect_error(int ret)
+{
+    return alloc_failed(ret) ? WSC_ENOMEM : WSC_ETLS;
+}
+
 /* The error to return after mbedTLS failed with @p ret, with t->detail saying
  * "<what>: <why>". The connection is unusable after. */
 static int fail(struct wsc_tls *t, const char *what, int ret)
@@ -705,7 +732,7 @@ static int load_cas(struct wsc_tls *t, const struct wsc_tls_options *o, char *de
     else
         wsc__tls_setf(why, sizeof(why), "no certificate could be parsed");
     wsc__tls_setf(detail, cap, "cannot load CA certificates from '%.80s': %s", what, why);
-    return WSC_ETLS;
+    return connect_error(r);
 }
 
 static int load_own_cert(struct wsc_tls *t, const struct wsc_tls_options *o, char *detail,
@@ -721,13 +748,13 @@ static int load_own_cert(struct wsc_tls *t, const struct wsc_tls_options *o, cha
             wsc__tls_setf(why, sizeof(why), "%d certificates could not be parsed", r);
         wsc__tls_setf(detail, cap, "cannot load the client certificate '%.80s': %s",
                       o->cert_file, why);
-        return WSC_ETLS;
+        return connect_error(r);
     }
     r = mbedtls_pk_parse_keyfile(&t->key, key, NULL);
     if (r != 0) {
         mbed_text(r, why, sizeof(why));
         wsc__tls_setf(detail, cap, "cannot load the private key '%.80s': %s", key, why);
-        return WSC_ETLS;
+        return connect_error(r);
     }
     if (mbedtls_pk_check_pair(&t->cert.pk, &t->key) != 0) {
         wsc__tls_setf(detail, cap,
@@ -739,7 +766,7 @@ static int load_own_cert(struct wsc_tls *t, const struct wsc_tls_options *o, cha
     if (r != 0) {
         mbed_text(r, why, sizeof(why));
         wsc__tls_setf(detail, cap, "cannot use the client certificate: %s", why);
-        return WSC_ETLS;
+        return connect_error(r);
     }
     t->has_cert = true;
     return 0;
@@ -763,7 +790,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
     if (r != 0) {
         mbed_text(r, why, sizeof(why));
         wsc__tls_setf(detail, cap, "cannot configure TLS: %s", why);
-        return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? WSC_ENOMEM : WSC_ETLS;
+        return connect_error(r);
     }
     mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
@@ -794,7 +821,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
     if (r != 0) {
         mbed_text(r, why, sizeof(why));
         wsc__tls_setf(detail, cap, "cannot set up the TLS connection: %s", why);
-        return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? WSC_ENOMEM : WSC_ETLS;
+        return connect_error(r);
     }
     if (host != NULL) {
         t->ip_len = parse_ip(host, t->ip);
@@ -804,7 +831,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
         if (!t->host_is_ip && (r = mbedtls_ssl_set_hostname(&t->ssl, host)) != 0) {
             mbed_text(r, why, sizeof(why));
             wsc__tls_setf(detail, cap, "cannot use the host name '%.80s': %s", host, why);
-            return WSC_ETLS;
+            return connect_error(r);
         }
     }
     if (!o->insecure)
@@ -874,7 +901,7 @@ static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t 
         }
         int rc = fail(t, "TLS handshake failed", r);
         wsc__tls_setf(detail, cap, "%s%s", t->detail, t->io.lower_err ? reset_hint(t) : "");
-        return rc;
+        return rc == WSC_ETLS ? connect_error(r) : rc;
     }
 }
 

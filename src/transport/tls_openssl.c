@@ -42,6 +42,7 @@ struct wsc_tls {
     bool shutdown_sent;  /* close_notify has gone to the TLS library */
     bool has_cert;       /* a client certificate was configured */
     bool cert_requested; /* the server asked for one in the handshake */
+    bool verify_oom;     /* certificate verification ran out of memory */
     char detail[WSC_TLS_DETAIL_MAX];
     uint8_t carry[]; /* the preread bytes (io.carry points here) */
 };
@@ -113,9 +114,31 @@ static void make_bio_method(void)
 
 /* ---- failure details ---------------------------------------------------- */
 
+/*
+ * True when OpenSSL queued an allocation failure. What it stacks on top (a
+ * PEM, ASN.1 or signature error, "internal error", a certificate that seems
+ * to fail verification) is then a consequence: the cause is memory. It is
+ * raised where the allocation failed, so it is the oldest error, or the only
+ * one.
+ */
+static bool out_of_memory(void)
+{
+    unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+    return (first != 0 && ERR_GET_REASON(first) == ERR_R_MALLOC_FAILURE) ||
+           (last != 0 && ERR_GET_REASON(last) == ERR_R_MALLOC_FAILURE);
+}
+
+/* WSC_ENOMEM after an allocation failure, else WSC_ETLS. */
+static int lib_error(void)
+{
+    return out_of_memory() ? WSC_ENOMEM : WSC_ETLS;
+}
+
 /* The reason text of the newest queued OpenSSL error, or @p fallback. */
 static const char *err_reason(const char *fallback)
 {
+    if (out_of_memory())
+        return "out of memory";
     unsigned long e = ERR_peek_last_error();
     const char *r = e ? ERR_reason_error_string(e) : NULL;
     return r ? r : fallback;
@@ -125,7 +148,7 @@ static const char *err_reason(const char *fallback)
 static const char *err_hint(const struct wsc_tls *t)
 {
     unsigned long e = ERR_peek_last_error();
-    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL)
+    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL || out_of_memory())
         return "";
     switch (ERR_GET_REASON(e)) {
     case SSL_R_WRONG_VERSION_NUMBER:
@@ -274,19 +297,28 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct wsc_tls *t = ssl ? SSL_get_app_data(ssl) : NULL;
     /* OpenSSL stops at the first failure (we return 0), so this is the one
-     * that decides; the handshake then fails with a generic reason. */
-    if (t != NULL && t->detail[0] == '\0')
+     * that decides; the handshake then fails with a generic reason. A check
+     * that ran out of memory says nothing about the certificate. */
+    if (t != NULL && t->detail[0] == '\0' && out_of_memory()) {
+        t->verify_oom = true;
+        wsc__tls_setf(t->detail, sizeof(t->detail),
+                      "out of memory verifying the certificate");
+    } else if (t != NULL && t->detail[0] == '\0') {
         describe_verify_error(t, X509_STORE_CTX_get_error(store),
                               X509_STORE_CTX_get_current_cert(store));
+    }
     return ok;
 }
 
-/* True when OpenSSL's newest error is an alert the server sent. */
+/* True when OpenSSL's newest error is an alert the server sent: reason
+ * SSL_AD_REASON_OFFSET plus the alert's number (0-255). In OpenSSL 3 common
+ * reasons such as ERR_R_MALLOC_FAILURE carry flag bits above these. */
 static bool alert_received(void)
 {
     unsigned long e = ERR_peek_last_error();
-    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
-           ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET;
+    int reason = ERR_GET_REASON(e);
+    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
+           reason < SSL_AD_REASON_OFFSET + 256;
 }
 
 /* After a failed SSL_* call with SSL_get_error() == @p e: the error to return,
@@ -528,12 +560,12 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
                 wsc__tls_setf(detail, cap, "cannot load CA certificates from '%.80s': %s",
                               o->ca_file ? o->ca_file : o->ca_path,
                               err_reason("no certificates found"));
-                return WSC_ETLS;
+                return lib_error();
             }
         } else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
             wsc__tls_setf(detail, cap, "cannot load the system trust store: %s",
                           err_reason("unknown error"));
-            return WSC_ETLS;
+            return lib_error();
         }
         SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, verify_cb);
     }
@@ -543,7 +575,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
         if (SSL_CTX_use_certificate_chain_file(t->ctx, o->cert_file) != 1) {
             wsc__tls_setf(detail, cap, "cannot load the client certificate '%.80s': %s",
                           o->cert_file, err_reason("unknown error"));
-            return WSC_ETLS;
+            return lib_error();
         }
         /* OpenSSL checks the key against the certificate while loading it. */
         int loaded = SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM);
@@ -553,7 +585,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
         if (loaded != 1 && !mismatch) {
             wsc__tls_setf(detail, cap, "cannot load the private key '%.80s': %s", key,
                           err_reason("unknown error"));
-            return WSC_ETLS;
+            return lib_error();
         }
         if (mismatch || SSL_CTX_check_private_key(t->ctx) != 1) {
             wsc__tls_setf(detail, cap,
@@ -584,7 +616,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
         (host != NULL && !ip && SSL_set_tlsext_host_name(t->ssl, host) != 1)) {
         wsc__tls_setf(detail, cap, "cannot set up the TLS connection for '%.80s': %s",
                       host ? host : "", err_reason("unknown error"));
-        return WSC_ETLS;
+        return lib_error();
     }
     if (!o->insecure) {
         X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
@@ -595,7 +627,7 @@ static int setup(struct wsc_tls *t, const char *host, const struct wsc_tls_optio
         if (ok != 1) {
             wsc__tls_setf(detail, cap, "cannot verify the name '%.80s': %s", host,
                           err_reason("invalid host name"));
-            return WSC_ETLS;
+            return lib_error();
         }
     }
     SSL_set_connect_state(t->ssl);
@@ -609,7 +641,7 @@ static int handshake_failure(struct wsc_tls *t, int e, char *detail, size_t cap)
     if (t->detail[0] != '\0') {
         /* The verify callback worded the certificate problem. */
         wsc__tls_setf(detail, cap, "%s", t->detail);
-        rc = WSC_ETLS;
+        rc = t->verify_oom ? WSC_ENOMEM : WSC_ETLS;
     } else if (alert_received()) {
         /* Even when the server reset the connection right after: its alert
          * says why, the reset says nothing. */
@@ -627,8 +659,11 @@ static int handshake_failure(struct wsc_tls *t, int e, char *detail, size_t cap)
                       wsc__tls_hangup_hint(&t->io, t->cert_requested, t->has_cert));
         rc = WSC_ETLS;
     } else {
+        int lib_rc = lib_error(); /* before fail() clears the queue */
         rc = fail(t, "TLS handshake failed", e);
         wsc__tls_setf(detail, cap, "%s", t->detail);
+        if (rc == WSC_ETLS)
+            rc = lib_rc;
     }
     ERR_clear_error();
     return rc;
