@@ -319,6 +319,8 @@ struct wsc_conn {
     uint64_t connect_deadline; /* connecting must be done by then */
     uint64_t close_deadline;   /* our close must be answered by then, or 0 */
     uint64_t linger_until;     /* closing: the transport is closed by then */
+    uint64_t call_deadline;    /* this call's deadline once read, else 0 */
+    int call_timeout_ms;
     bool lingering, shut;      /* draining the peer after a close; FIN sent */
     int error;
     char *detail;   /* WSC_ERROR_DETAIL_MAX bytes, allocated on failure */

@@ -171,6 +171,32 @@ static int ms_left(uint64_t deadline)
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
+/*
+ * The deadline of a receive or send call, read from the clock only once the
+ * call is about to wait: most calls find their message already buffered, and
+ * a clock read per small message was a measurable share of its cost.
+ * Functions that wait resolve it first (resolve()).
+ */
+#define DEADLINE_LAZY (UINT64_MAX - 1)
+
+static uint64_t call_deadline(struct wsc_conn *c, int timeout_ms)
+{
+    if (timeout_ms < 0)
+        return UINT64_MAX;
+    c->call_timeout_ms = timeout_ms;
+    c->call_deadline = 0;
+    return DEADLINE_LAZY;
+}
+
+static uint64_t resolve(struct wsc_conn *c, uint64_t deadline)
+{
+    if (deadline != DEADLINE_LAZY)
+        return deadline;
+    if (c->call_deadline == 0)
+        c->call_deadline = wsc_platform_now_ms() + (uint64_t)c->call_timeout_ms;
+    return c->call_deadline;
+}
+
 /* ---- transport I/O ---------------------------------------------------- */
 
 /* Room at the end of the input buffer, compacting consumed bytes away. */
@@ -311,6 +337,7 @@ static int fill(struct wsc_conn *c, uint64_t deadline)
         return WSC_EEOF;
     if (c->nonblock)
         return read_some(c, false); /* WSC_EAGAIN: the application's loop waits */
+    deadline = resolve(c, deadline);
     /* A peer that never stops sending (a ping flood, endless empty fragments,
      * data after our close) must not hold a call forever: bytes that keep
      * coming are read past the deadline (a call that is already late still
@@ -353,6 +380,7 @@ static int send_all(struct wsc_conn *c, const uint8_t *buf, size_t len, size_t *
         }
         if (rc != WSC_EAGAIN || c->nonblock)
             return rc;
+        deadline = resolve(c, deadline);
         int left = ms_left(deadline);
         if (left == 0)
             return WSC_ETIMEDOUT;
@@ -464,7 +492,7 @@ static void collect_body(struct wsc_conn *c, uint64_t deadline)
         if (v < want)
             want = v;
     }
-    uint64_t until = earlier(deadline, deadline_after(2000));
+    uint64_t until = earlier(resolve(c, deadline), deadline_after(2000));
     if (!(c->body = mem_alloc(c, WSC_ERROR_BODY_MAX)))
         return; /* the status alone still says what happened */
     while (c->body_len < want) {
@@ -729,7 +757,7 @@ static int start_deflate(struct wsc_conn *c, uint64_t deadline)
         return 0;
     /* The server agreed to something we cannot do now: tell it why. */
     if (wsc_session_close(&c->session, WSC_CLOSE_INTERNAL, NULL, 0) == 0)
-        flush_session(c, earlier(deadline, deadline_after(CLOSE_LINGER_MS)));
+        flush_session(c, earlier(resolve(c, deadline), deadline_after(CLOSE_LINGER_MS)));
     if (rc == WSC_ENOMEM)
         return failf(c, rc, "out of memory setting up permessage-deflate");
     return failf(c, rc, "cannot set up permessage-deflate: %s", wsc_strerror(rc));
@@ -1039,7 +1067,7 @@ static int linger_close(struct wsc_conn *c, uint64_t deadline)
         }
         return rc;
     }
-    uint64_t until = earlier(deadline, deadline_after(CLOSE_LINGER_MS));
+    uint64_t until = earlier(resolve(c, deadline), deadline_after(CLOSE_LINGER_MS));
     int rc = flush_session(c, until);
     if (rc == 0 && c->tr_open) {
         c->tr.ops->shutdown(c->tr.ctx);
@@ -1407,7 +1435,7 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
 {
     if (!c || !m)
         return WSC_EINVAL;
-    uint64_t deadline = deadline_after(timeout_ms);
+    uint64_t deadline = call_deadline(c, timeout_ms);
     for (;;) {
         struct wsc_event ev;
         int rc;
@@ -1464,7 +1492,7 @@ int wsc_recv_chunk(struct wsc_conn *c, void *buf, size_t cap, struct wsc_chunk *
 {
     if (!c || !buf || !ch || cap == 0)
         return WSC_EINVAL;
-    uint64_t deadline = deadline_after(timeout_ms);
+    uint64_t deadline = call_deadline(c, timeout_ms);
     for (;;) {
         struct wsc_event ev;
         /* Compressed messages are inflated straight into buf. */
@@ -1497,7 +1525,7 @@ int wsc_recv_event(struct wsc_conn *c, struct wsc_event *ev, size_t max_len,
     if (!c || !ev || max_len == 0)
         return WSC_EINVAL;
     size_t zcap = max_len < c->zbuf_cap ? max_len : c->zbuf_cap;
-    int rc = next_data(c, max_len, true, c->zbuf, zcap, deadline_after(timeout_ms), ev);
+    int rc = next_data(c, max_len, true, c->zbuf, zcap, call_deadline(c, timeout_ms), ev);
     if (rc == 0 && ev->type == WSC_EV_DATA) {
         c->stats.payload_in += ev->len;
         c->stats.messages_in += ev->fin;
@@ -1622,7 +1650,7 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
     int rc = check_open(c);
     if (rc)
         return rc;
-    uint64_t deadline = deadline_after(timeout_ms);
+    uint64_t deadline = call_deadline(c, timeout_ms);
     /* Whole messages under compress_min go out as they are; a fragmented one
      * is compressed, its size being unknown at the start. */
     bool compress = c->deflate && (c->ztx.active || (opcode != WSC_OP_CONTINUATION &&
