@@ -13,8 +13,12 @@ import statistics
 import subprocess
 import sys
 
-DRIVERS = ["raw", "raw-bulk", "wsc", "lws", "wslay"]
-LIBS = ["wsc", "lws", "wslay"]
+DRIVERS = ["raw", "raw-bulk", "wsc", "zephyr", "lws", "wslay"]
+# Column names where the driver's name is not the library's.
+NAMES = {"raw-bulk": "raw, large writes", "zephyr": "wsc (Zephyr API)"}
+# The libraries in the chart: driver, legend, colour.
+LIBS = [("wsc", "wsc", "#1b9e77"), ("zephyr", "wsc (Zephyr API)", "#66a61e"),
+        ("lws", "libwebsockets", "#d95f02"), ("wslay", "wslay", "#7570b3")]
 
 # (label, kind, size, headline metric): the metric the issue compares for each workload.
 WORKLOADS = [
@@ -103,7 +107,7 @@ def ratio(v, base):
 
 def build_tables(runs, cg):
     drivers = [d for d in DRIVERS if any(k[0] == d for k in runs)]
-    names = ["raw, large writes" if d == "raw-bulk" else d for d in drivers]
+    names = [NAMES.get(d, d) for d in drivers]
     head = "| workload | metric | " + " | ".join(names) + " | wsc/raw per repetition |"
     sep = "|---|---|" + "---|" * (len(drivers) + 1)
     main = [head, sep]
@@ -116,7 +120,7 @@ def build_tables(runs, cg):
         for d in drivers:
             v = median(runs, (d, kind, size), metric)
             cells.append(fmt(v) + ("" if d == "raw" else ratio(v, base)))
-        for lib in LIBS:
+        for lib, _, _ in LIBS:
             v = median(runs, (lib, kind, size), metric)
             if v is None or base is None or v == 0:
                 rel.append(None)
@@ -139,7 +143,7 @@ def build_tables(runs, cg):
     ipb = []
     if cg:
         cg_drivers = [d for d in DRIVERS if any(k[0] == d for k in cg)]
-        ipb = ["| received payload | " + " | ".join(cg_drivers) + " |",
+        ipb = ["| received payload | " + " | ".join(NAMES.get(d, d) for d in cg_drivers) + " |",
                "|---|" + "---|" * len(cg_drivers)]
         for label, kind, size in [("64 KiB binary", "recv", 65536),
                                   ("64 KiB text", "recv-text", 65536),
@@ -203,6 +207,10 @@ def write_chart(chart, out):
             f.write(f'"{short}" ' + " ".join("NaN" if r is None else f"{r:.4f}" for r in rel)
                     + "\n")
     png = os.path.join(out, "bench.png")
+    plots = ", \\\n     ".join(
+        ("'" + dat + "' using 2:xtic(1)" if i == 0 else f"'' using {i + 2}")
+        + f" title '{title}' lc rgb '{colour}'"
+        for i, (_, title, colour) in enumerate(LIBS))
     script = f"""
 set terminal pngcairo size 1100,520 font "sans,10"
 set output '{png}'
@@ -219,9 +227,7 @@ set xrange [-0.6:{len(chart) - 0.4}]
 set key top right
 set ylabel "x raw"
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#444444'
-plot '{dat}' using 2:xtic(1) title 'wsc' lc rgb '#1b9e77', \\
-     '' using 3 title 'libwebsockets' lc rgb '#d95f02', \\
-     '' using 4 title 'wslay' lc rgb '#7570b3'
+plot {plots}
 """
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True)

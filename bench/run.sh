@@ -6,7 +6,7 @@
 #   bench/run.sh                 full run: 5 repetitions plus callgrind counts
 #   bench/run.sh --quick         one short repetition: correctness only, no docs
 #   bench/run.sh --reps N        N repetitions
-#   bench/run.sh --drivers "raw wsc"   a subset of drivers
+#   bench/run.sh --drivers "raw wsc"   a subset of raw wsc zephyr lws wslay
 #   bench/run.sh --no-callgrind  skip the instruction counts
 #   bench/run.sh --no-build --bin-dir DIR   use binaries built elsewhere (ctest)
 #   bench/run.sh --out DIR       where bench.md/bench.png go (default docs/)
@@ -19,7 +19,7 @@ root=$(cd "$here/.." && pwd)
 quick=0 reps=5 build=1 callgrind=1
 bin_dir="$root/build-bench"
 out_dir="$root/docs"
-drivers="raw wsc lws wslay"
+drivers="raw wsc zephyr lws wslay"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
