@@ -468,6 +468,14 @@ struct wsc_frame_decoder {
 void wsc_frame_decoder_init(struct wsc_frame_decoder *d);
 
 /**
+ * The size of the frame that starts at in[0] (header and payload), without
+ * decoding or checking it: 0 with *size set once in[0..len) holds the whole
+ * header, else WSC_EAGAIN. Lets a front end see whether a frame would fit its
+ * input buffer before feeding it in.
+ */
+int wsc_frame_peek_size(const uint8_t *in, size_t len, uint64_t *size);
+
+/**
  * Decodes from in[0..len), accepting any split (one byte per call included).
  * Returns 0 with *ev filled: a HEADER event, then one or more PAYLOAD events
  * whose data point into @p in (masked payload is delivered as sent); every
@@ -695,6 +703,22 @@ size_t wsc_session_output_room(struct wsc_session *s);
 
 /** Bytes waiting to be sent: the output buffer plus queued control frames. */
 size_t wsc_session_queued(const struct wsc_session *s);
+
+
+/**
+ * Payload bytes of the current frame still to come when they are plain
+ * message data (an uncompressed data frame, its header decoded), else 0.
+ * A front end may read them straight into its message buffer and pass them
+ * to wsc_session_next() from there: the DATA event then points at them.
+ */
+uint64_t wsc_session_data_remaining(const struct wsc_session *s);
+
+/** True when the next input byte starts a frame (no header or payload is
+ *  part-way through the decoder). Inline: front ends ask before each frame. */
+static inline bool wsc_session_at_frame_start(const struct wsc_session *s)
+{
+    return !s->dec.in_payload && s->dec.hlen == 0;
+}
 
 static inline enum wsc_session_state wsc_session_state(const struct wsc_session *s)
 {

@@ -22,6 +22,7 @@
 #define CLOSE_LINGER_MS 1000 /* wait for the server's FIN after the close */
 #define CLOSE_WAIT_MS 5000   /* event loops: wsc_close_start() awaits the reply */
 #define READ_GRACE_MS 1000   /* reading on past a call's deadline while bytes come */
+#define DIRECT_MIN 512        /* payload read straight into the message buffer */
 #define ZBUF_MAX 16384       /* permessage-deflate scratch, at most tx_buf_size */
 
 void wsc_options_init(struct wsc_options *o)
@@ -217,24 +218,32 @@ static size_t in_room(struct wsc_conn *c)
  * error. @p keep_place reads only into the free tail, moving nothing: a message
  * wsc_recv() returned may point into the buffer while the caller sends it on.
  */
+static int read_into(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got)
+{
+    *got = 0;
+    int rc = c->tr.ops->recv(c->tr.ctx, dst, cap, got);
+    if (rc)
+        return rc;
+    if (*got == 0) {
+        c->peer_eof = true;
+        return WSC_EEOF;
+    }
+    c->stats.bytes_in += *got;
+    c->last_rx_ms = c->stats.last_activity_ms = wsc_platform_now_ms();
+    c->ping_unanswered = false; /* any input shows the peer is alive */
+    return 0;
+}
+
 static int read_some(struct wsc_conn *c, bool keep_place)
 {
     size_t room = keep_place ? c->in_cap - c->in_end : in_room(c);
     if (room == 0)
         return WSC_ENOBUFS;
-    size_t got = 0;
-    int rc = c->tr.ops->recv(c->tr.ctx, c->in + c->in_end, room, &got);
-    if (rc)
-        return rc;
-    if (got == 0) {
-        c->peer_eof = true;
-        return WSC_EEOF;
-    }
-    c->in_end += got;
-    c->stats.bytes_in += got;
-    c->last_rx_ms = c->stats.last_activity_ms = wsc_platform_now_ms();
-    c->ping_unanswered = false; /* any input shows the peer is alive */
-    return 0;
+    size_t got;
+    int rc = read_into(c, c->in + c->in_end, room, &got);
+    if (rc == 0)
+        c->in_end += got;
+    return rc;
 }
 
 /* ---- keepalive -------------------------------------------------------- */
@@ -251,6 +260,9 @@ static uint64_t next_timer(const struct wsc_conn *c)
 }
 
 static int flush_session(struct wsc_conn *c, uint64_t deadline);
+static int fill(struct wsc_conn *c, uint64_t deadline);
+static int fill_into(struct wsc_conn *c, uint64_t deadline, uint8_t *dst, size_t cap,
+                     size_t *got);
 
 /* Queues a ping whose pong gives the round-trip time. */
 static int send_ping(struct wsc_conn *c, const void *data, size_t len)
@@ -297,6 +309,11 @@ static int run_timers(struct wsc_conn *c)
     return 0;
 }
 
+static int fill(struct wsc_conn *c, uint64_t deadline)
+{
+    return fill_into(c, deadline, NULL, 0, NULL);
+}
+
 int wsc__run_timers(struct wsc_conn *c)
 {
     uint64_t now = wsc_platform_now_ms();
@@ -330,13 +347,15 @@ int wsc__fail(struct wsc_conn *c, int err, const char *what)
 }
 
 /* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error.
- * Keepalive timers run while it waits. */
-static int fill(struct wsc_conn *c, uint64_t deadline)
+ * Keepalive timers run while it waits. The bytes go to the input buffer, or
+ * with @p dst to dst[0..cap) (*got of them). */
+static int fill_into(struct wsc_conn *c, uint64_t deadline, uint8_t *dst, size_t cap,
+                     size_t *got)
 {
     if (c->peer_eof)
         return WSC_EEOF;
-    if (c->nonblock)
-        return read_some(c, false); /* WSC_EAGAIN: the application's loop waits */
+    if (c->nonblock) /* WSC_EAGAIN: the application's loop waits */
+        return dst ? read_into(c, dst, cap, got) : read_some(c, false);
     deadline = resolve(c, deadline);
     /* A peer that never stops sending (a ping flood, endless empty fragments,
      * data after our close) must not hold a call forever: bytes that keep
@@ -346,7 +365,7 @@ static int fill(struct wsc_conn *c, uint64_t deadline)
         wsc_platform_now_ms() > deadline + READ_GRACE_MS)
         return WSC_ETIMEDOUT;
     for (;;) {
-        int rc = read_some(c, false);
+        int rc = dst ? read_into(c, dst, cap, got) : read_some(c, false);
         if (rc != WSC_EAGAIN)
             return rc;
         rc = run_timers(c);
@@ -1363,6 +1382,10 @@ static int next_data(struct wsc_conn *c, size_t max_len, bool want_control, uint
 
 static int append_message(struct wsc_conn *c, const uint8_t *p, size_t n)
 {
+    if (n && p == c->msg + c->msg_len) { /* read there directly (recv_direct) */
+        c->msg_len += n;
+        return 0;
+    }
     if (c->msg_cap - c->msg_len < n) {
         size_t cap = c->msg_cap ? c->msg_cap : 4096;
         while (cap - c->msg_len < n)
@@ -1431,6 +1454,104 @@ static int recv_inflated(struct wsc_conn *c, struct wsc_message *m, uint64_t dea
     }
 }
 
+/* Room for @p n more bytes in the reassembly buffer, grown exactly. */
+static int reserve_message(struct wsc_conn *c, size_t n)
+{
+    if (c->msg_cap - c->msg_len >= n)
+        return 0;
+    uint8_t *m = mem_realloc(c, c->msg, c->msg_len, c->msg_len + n);
+    if (!m)
+        return WSC_ENOMEM;
+    c->msg = m;
+    c->msg_cap = c->msg_len + n;
+    return 0;
+}
+
+/*
+ * The frame at the start of the buffered input is not all in, but would fit
+ * the input buffer, so it is worth reading the rest before decoding. Only
+ * for a frame the session will take: one it would fail on (RSV bits, a mask,
+ * a reserved opcode, a continuation), or text already invalid in what is
+ * here, is decoded at once, so the failure is not delayed (RFC 6455 8.1: fail
+ * fast). Inline for frames up to 64 KiB: the first test runs per message.
+ */
+static inline bool frame_straddles(const struct wsc_conn *c)
+{
+    size_t have = c->in_end - c->in_start;
+    const uint8_t *h = c->in + c->in_start;
+    uint64_t size;
+    size_t hl;
+    if (have >= 2 && h[1] < 126) {
+        size = 2u + h[1];
+        hl = 2;
+    } else if (have >= 4 && h[1] == 126) {
+        size = 4u + ((size_t)h[2] << 8 | h[3]);
+        hl = 4;
+    } else if (have == 0 || wsc_frame_peek_size(h, have, &size) != 0) {
+        return false;
+    } else {
+        hl = 10;
+    }
+    if (size <= have || size > c->in_cap)
+        return false;
+    uint8_t op = h[0] & 0x0f;
+    if ((h[0] & 0x70) || (h[1] & 0x80) || op == 0 || (op > 2 && op < 8) || op > 10)
+        return false;
+    if (op == WSC_OP_TEXT) {
+        struct wsc_utf8 u;
+        wsc_utf8_reset(&u);
+        if (wsc_utf8_validate(&u, h + hl, have - hl) != have - hl)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * wsc_recv() without copies where it can: a frame that fits the input buffer
+ * but is not all in yet is read in whole before it is decoded, so the message
+ * is returned in place instead of being reassembled; the payload of a frame
+ * larger than the input buffer is read straight into the reassembly buffer
+ * and decoded there. Called when frame_straddles() or, mid-frame, the input
+ * buffer is empty. Returns 0 with a DATA event over c->msg, 1 to go on as
+ * usual (decode what is buffered), 2 after reading more input, or WSC_EAGAIN
+ * / WSC_ETIMEDOUT from reading (nothing lost). A read error is left to the
+ * usual path, which reports it after decoding what came before.
+ */
+static int recv_direct(struct wsc_conn *c, uint64_t deadline, struct wsc_event *ev)
+{
+    int rc;
+    if (wsc_session_at_frame_start(&c->session)) {
+        rc = fill(c, deadline);
+        return rc == 0 ? 2 : rc == WSC_EAGAIN || rc == WSC_ETIMEDOUT ? rc : 1;
+    }
+    uint64_t left = wsc_session_data_remaining(&c->session);
+    if (left < DIRECT_MIN)
+        return 1;
+    size_t want = left < (uint64_t)(SIZE_MAX / 2) ? (size_t)left : SIZE_MAX / 2;
+    if (reserve_message(c, want))
+        return failf(c, WSC_ENOMEM,
+                     "out of memory reassembling a message (%llu bytes received so far)",
+                     (unsigned long long)c->msg_len);
+    uint8_t *dst = c->msg + c->msg_len;
+    size_t got = 0, used;
+    rc = fill_into(c, deadline, dst, want, &got);
+    if (rc)
+        return rc == WSC_EAGAIN || rc == WSC_ETIMEDOUT ? rc : 1;
+    rc = wsc_session_next(&c->session, dst, got, &used, ev);
+    c->rx_offset += used;
+    if (used < got) {
+        /* Invalid UTF-8 inside: the session fails at the first bad byte next
+         * time; give it those bytes back through the (empty) input buffer. */
+        size_t n = got - used < c->in_cap ? got - used : c->in_cap;
+        memcpy(c->in, dst + used, n);
+        c->in_start = 0;
+        c->in_end = n;
+    }
+    if (rc == 0 && ev->type == WSC_EV_DATA)
+        return 0;
+    return rc && rc != WSC_EAGAIN ? protocol_failure(c, rc, deadline) : 1;
+}
+
 int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
 {
     if (!c || !m)
@@ -1444,7 +1565,15 @@ int wsc_recv(struct wsc_conn *c, struct wsc_message *m, int timeout_ms)
             if (rc != WSC_EAGAIN)
                 return rc;
         }
-        rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
+        rc = 1;
+        if (!c->zrx.active && (c->state == WSC_CONN_OPEN || c->state == WSC_CONN_CLOSING) &&
+            (wsc_session_at_frame_start(&c->session) ? frame_straddles(c)
+                                                     : c->in_start == c->in_end))
+            rc = recv_direct(c, deadline, &ev);
+        if (rc == 2)
+            continue;
+        if (rc == 1)
+            rc = next_event(c, SIZE_MAX, c->opt.report_control, deadline, &ev);
         if (rc)
             return rc;
         if (ev.type == WSC_EV_DATA && ev.compressed) {

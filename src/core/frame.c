@@ -53,6 +53,23 @@ static int parse_header(const uint8_t *h, struct wsc_frame_header *out)
     return 0;
 }
 
+int wsc_frame_peek_size(const uint8_t *in, size_t len, uint64_t *size)
+{
+    if (len < 2 || len < header_size(in))
+        return WSC_EAGAIN;
+    size_t h = header_size(in);
+    uint64_t n = in[1] & 0x7f;
+    if (n == 126) {
+        n = (uint64_t)in[2] << 8 | in[3];
+    } else if (n == 127) {
+        n = 0;
+        for (int i = 2; i < 10; i++)
+            n = n << 8 | in[i];
+    }
+    *size = n > UINT64_MAX - h ? UINT64_MAX : h + n; /* 2^64 - 1 lengths saturate */
+    return 0;
+}
+
 int wsc_frame_decode(struct wsc_frame_decoder *d, const uint8_t *in, size_t len,
                      size_t *consumed, struct wsc_frame_event *ev)
 {

@@ -199,6 +199,15 @@ size_t wsc_session_queued(const struct wsc_session *s)
     return n + (s->close_pending ? 6 + s->close_len : 0);
 }
 
+uint64_t wsc_session_data_remaining(const struct wsc_session *s)
+{
+    if (s->state != WSC_SESSION_OPEN && s->state != WSC_SESSION_CLOSE_SENT)
+        return 0;
+    if (!s->dec.in_payload || is_control(s->dec.header.opcode) || s->rx_compressed)
+        return 0;
+    return s->dec.remaining;
+}
+
 bool wsc_session_finished(const struct wsc_session *s)
 {
     if (s->state != WSC_SESSION_CLOSED && s->state != WSC_SESSION_FAILED)

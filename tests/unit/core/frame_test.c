@@ -687,6 +687,41 @@ static void mask_is_its_own_inverse_and_splits_anywhere(void **state)
         assert_int_equal(back[i], src[i] ^ key[(i + 1) % 4]);
 }
 
+/* wsc_frame_peek_size(): the frame's whole size from its header alone, and
+ * WSC_EAGAIN for every prefix shorter than the header. */
+static void peek_size_reads_every_length_encoding(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t h[14];
+        size_t hlen;
+        uint64_t size;
+    } cases[] = {
+        {{0x82, 0x00}, 2, 2},
+        {{0x81, 0x7d}, 2, 2 + 125},
+        {{0x82, 0x7e, 0x00, 0x7e}, 4, 4 + 126},
+        {{0x82, 0x7e, 0xff, 0xff}, 4, 4 + 65535},
+        {{0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0}, 10, 10 + 65536},
+        {{0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 10,
+         10 + 0x7fffffffffffffffull},
+        {{0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 10, UINT64_MAX},
+        {{0x82, 0x85, 1, 2, 3, 4}, 6, 6 + 5}, /* masked: the key counts */
+        {{0x82, 0xfe, 0x01, 0x00, 1, 2, 3, 4}, 8, 8 + 256},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t size = 0;
+        for (size_t n = 0; n < cases[i].hlen; n++)
+            assert_int_equal(wsc_frame_peek_size(cases[i].h, n, &size), WSC_EAGAIN);
+        assert_int_equal(wsc_frame_peek_size(cases[i].h, cases[i].hlen, &size), 0);
+        assert_true(size == cases[i].size);
+        /* Bytes after the header change nothing. */
+        uint8_t more[20] = {0};
+        memcpy(more, cases[i].h, cases[i].hlen);
+        assert_int_equal(wsc_frame_peek_size(more, sizeof(more), &size), 0);
+        assert_true(size == cases[i].size);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +737,7 @@ int main(void)
         cmocka_unit_test(encoded_headers_of_huge_lengths_decode_to_the_same_length),
         cmocka_unit_test(mask_matches_a_byte_by_byte_reference),
         cmocka_unit_test(mask_is_its_own_inverse_and_splits_anywhere),
+        cmocka_unit_test(peek_size_reads_every_length_encoding),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     printf("chunkings run: %zu\n", wsc_test_chunkings_run);

@@ -1762,6 +1762,39 @@ static void output_room_counts_queued_output_and_controls(void **state)
     assert_int_equal(wsc_session_pending_output(&s, &p), 106);
 }
 
+/* What a front end reading payload directly relies on: the frame start, and
+ * the bytes of plain data still due (none for control frames). */
+static void frame_start_and_data_remaining_follow_the_stream(void **state)
+{
+    (void)state;
+    uint8_t out[256];
+    uint32_t ctr = 0;
+    struct wsc_session s;
+    struct wsc_session_config cfg = {.out_buf = out, .out_cap = sizeof(out),
+                                     .random = counting_random, .random_user = &ctr};
+    assert_int_equal(wsc_session_init(&s, &cfg), 0);
+    const uint8_t frames[] = {0x82, 0x05, 'a', 'b', 'c', 'd', 'e', 0x89, 0x02, 'p', 'q'};
+    struct wsc_event ev;
+    size_t used;
+    assert_true(wsc_session_at_frame_start(&s));
+    assert_int_equal(wsc_session_data_remaining(&s), 0);
+    /* Header and two payload bytes: three data bytes still due. */
+    assert_int_equal(wsc_session_next(&s, frames, 4, &used, &ev), 0);
+    assert_int_equal(ev.len, 2);
+    assert_false(wsc_session_at_frame_start(&s));
+    assert_int_equal(wsc_session_data_remaining(&s), 3);
+    assert_int_equal(wsc_session_next(&s, frames + 4, 3, &used, &ev), 0);
+    assert_true(ev.fin);
+    assert_true(wsc_session_at_frame_start(&s));
+    /* Half a ping: inside a frame, but no data is due. */
+    assert_int_equal(wsc_session_next(&s, frames + 7, 3, &used, &ev), WSC_EAGAIN);
+    assert_false(wsc_session_at_frame_start(&s));
+    assert_int_equal(wsc_session_data_remaining(&s), 0);
+    assert_int_equal(wsc_session_next(&s, frames + 10, 1, &used, &ev), 0);
+    assert_int_equal(ev.type, WSC_EV_PING);
+    assert_true(wsc_session_at_frame_start(&s));
+}
+
 /* ---- streaming ----------------------------------------------------------- */
 
 /*
@@ -1929,6 +1962,7 @@ int main(void)
         cmocka_unit_test(random_failure_is_reported_by_frame_begin),
         cmocka_unit_test(init_rejects_a_bad_config),
         cmocka_unit_test(output_room_counts_queued_output_and_controls),
+        cmocka_unit_test(frame_start_and_data_remaining_follow_the_stream),
         cmocka_unit_test(large_binary_message_streams_in_bounded_chunks),
         cmocka_unit_test(large_fragmented_text_streams_with_characters_split_anywhere),
     };
