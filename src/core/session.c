@@ -218,6 +218,16 @@ bool wsc_session_finished(const struct wsc_session *s)
 
 /* ---- receive ---------------------------------------------------------- */
 
+/* True unless @p b0 starts a text frame whose payload p[0..n) is not complete,
+ * valid UTF-8 (the fast path's one check on content). */
+static bool whole_text(struct wsc_session *s, uint8_t b0, const uint8_t *p, size_t n)
+{
+    if (b0 != 0x81)
+        return true;
+    wsc_utf8_reset(&s->utf8);
+    return wsc_utf8_validate(&s->utf8, p, n) == n && wsc_utf8_complete(&s->utf8);
+}
+
 /*
  * RFC 6455 5.1-5.5: what the first two header bytes decide. These checks run
  * on the raw bytes before the decoder stores them, so *consumed can point at
@@ -390,6 +400,35 @@ int wsc_session_next(struct wsc_session *s, const uint8_t *in, size_t len,
     if (s->state == WSC_SESSION_CLOSED)
         return WSC_ECLOSED;
     for (;;) {
+        /* A whole unfragmented, unmasked data frame of at most 64 KiB at a
+         * frame boundary, with no message in progress: the steps below in
+         * one pass, same event and state. Anything else takes them, text
+         * that is not valid UTF-8 too (for its exact error offset). */
+        if (s->dec.hlen == 0 && !s->dec.in_payload && s->rx_opcode == 0 &&
+            s->state == WSC_SESSION_OPEN && len - pos >= 2) {
+            const uint8_t *h = in + pos;
+            size_t avail = len - pos, hl = 0, n = 0;
+            if (h[1] < 126) {
+                hl = 2;
+                n = h[1];
+            } else if (h[1] == 126 && avail >= 4) {
+                hl = 4;
+                n = (size_t)h[2] << 8 | h[3];
+            }
+            if (hl && (h[0] == 0x82 || h[0] == 0x81) && n <= avail - hl &&
+                n <= s->max_message && whole_text(s, h[0], h + hl, n)) {
+                ev->type = WSC_EV_DATA;
+                ev->opcode = h[0] & 0x0f;
+                ev->first = ev->fin = ev->frame_fin = true;
+                ev->data = h + hl;
+                ev->len = n;
+                ev->remaining = 0;
+                ev->close_code = 0;
+                ev->compressed = false;
+                *consumed = pos + hl + n;
+                return 0;
+            }
+        }
         struct wsc_frame_event fe;
         size_t used, bad;
         int rc = check_lead(s, in + pos, len - pos, &bad);
