@@ -46,6 +46,10 @@ int wsc__pmd_parse_fields(const struct wsc_pmd_offer *o, const struct wsc_header
  * pointers that wsc_pmd_enable() (in pmd.c) puts in the request, not by name,
  * so that a client that never offers the extension does not link pmd.c.
  */
+/* The byte-at-a-time validator: the reference the vector paths of
+ * wsc_utf8_validate() hand over to, and that tests compare them with. */
+size_t wsc__utf8_validate_scalar(struct wsc_utf8 *u, const uint8_t *p, size_t len);
+
 struct wsc__pmd_ops {
     int (*write_offer)(const struct wsc_pmd_offer *o, char *out, size_t cap);
     int (*parse_fields)(const struct wsc_pmd_offer *o, const struct wsc_header *headers,

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "core/wsc_internal.h"
 #include "wsc/wsc_core.h"
 
 #define NO_ERROR SIZE_MAX
@@ -471,6 +472,218 @@ static void test_random_buffers_match_reference(void **state)
     assert_true(invalid < BUFFERS - BUFFERS / 10);
 }
 
+/*
+ * Differential: wsc_utf8_validate (with the SSE2, SSSE3 or AVX2 passes where
+ * the build targets them) against the byte-at-a-time reference it falls back
+ * on, which utf8.c exports for this test only. Inputs are long enough for the
+ * vector loops (16- to 64-byte blocks, four runs from 1 KiB): text of every
+ * character length, sparse and dense, with long ASCII runs, and faults
+ * injected at random places. Every call must return the same count and leave
+ * the same state.
+ */
+
+/* Appends valid text in one of four styles; returns its length. */
+static size_t valid_piece(uint8_t *out, int style)
+{
+    size_t n = 0, ascii;
+    if (style == 0)
+        ascii = rnd_range(8, 16); /* like bench/: a character every 10-15 bytes */
+    else if (style == 1)
+        ascii = 0; /* dense: no ASCII at all */
+    else if (style == 2)
+        ascii = rnd_range(0, 200); /* long ASCII runs */
+    else
+        ascii = rnd_range(0, 40);
+    for (size_t i = 0; i < ascii; i++)
+        out[n++] = (uint8_t)rnd_range(0x20, 0x7e);
+    switch (rnd() % 4) {
+    case 0:
+        n += encode(rnd_range(0x80, 0x7ff), 2, out + n);
+        break;
+    case 1: {
+        uint32_t cp = rnd_range(0x800, 0xffff - 0x800);
+        n += encode(cp >= 0xd800 ? cp + 0x800 : cp, 3, out + n);
+        break;
+    }
+    case 2:
+        n += encode(rnd_range(0x10000, 0x10ffff), 4, out + n);
+        break;
+    default: { /* the edges of the ranges, where the special second bytes are */
+        static const uint32_t edge[] = {0x80,    0x7ff,   0x800,   0xfff,
+                                        0x1000,  0xd7ff,  0xe000,  0xffff,
+                                        0x10000, 0x3ffff, 0x40000, 0x10ffff};
+        uint32_t cp = edge[rnd() % (sizeof(edge) / sizeof(edge[0]))];
+        n += encode(cp, cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, out + n);
+        break;
+    }
+    }
+    return n;
+}
+
+/* Damages buf[pos..] in place (the length may shrink by one); returns the new length. */
+static size_t inject_fault(uint8_t *buf, size_t len, size_t pos)
+{
+    static const uint8_t never[] = {0xc0, 0xc1, 0xf5, 0xf8, 0xfe, 0xff};
+    uint8_t tmp[4];
+    size_t n;
+    switch (rnd() % 9) {
+    case 0: /* a byte that can never appear */
+        buf[pos] = never[rnd() % sizeof(never)];
+        return len;
+    case 1: /* a stray continuation byte (or one where a lead was) */
+        buf[pos] = (uint8_t)rnd_range(0x80, 0xbf);
+        return len;
+    case 2: /* ASCII or a lead where a continuation may be owed */
+        buf[pos] = rnd() % 2 ? (uint8_t)rnd_range(0, 0x7f) : (uint8_t)rnd_range(0xc2, 0xf4);
+        return len;
+    case 3: /* a byte dropped: cuts a character short, or leaves orphans */
+        memmove(buf + pos, buf + pos + 1, len - pos - 1);
+        return len - 1;
+    case 4: /* a surrogate */
+        n = encode(rnd_range(0xd800, 0xdfff), 3, tmp);
+        break;
+    case 5: { /* an overlong form */
+        static const uint32_t below[5] = {0, 0, 0x80, 0x800, 0x10000};
+        size_t w = rnd_range(2, 4);
+        n = encode(rnd() % below[w], w, tmp);
+        break;
+    }
+    case 6: /* above U+10FFFF */
+        n = encode(rnd_range(0x110000, 0x1fffff), 4, tmp);
+        break;
+    case 7: /* the second byte just outside E0, ED, F0 or F4's range */
+        tmp[0] = (uint8_t)(0xe0 + 0x10 * (rnd() % 2));
+        tmp[1] = tmp[0] == 0xe0 ? 0x9f : 0x8f;
+        if (rnd() % 2) {
+            tmp[0] = (uint8_t)(tmp[0] == 0xe0 ? 0xed : 0xf4);
+            tmp[1] = tmp[0] == 0xed ? 0xa0 : 0x90;
+        }
+        tmp[2] = tmp[3] = 0x80;
+        n = tmp[0] >= 0xf0 ? 4 : 3;
+        break;
+    default: /* any byte */
+        buf[pos] = (uint8_t)rnd();
+        return len;
+    }
+    if (n > len - pos)
+        n = len - pos;
+    memcpy(buf + pos, tmp, n);
+    return len;
+}
+
+/* Feeds data through both validators in the chunks ending at bounds[0..n). */
+static void compare_chunked(const uint8_t *data, const size_t *bounds, size_t n)
+{
+    struct wsc_utf8 fast = {0}, ref = {0};
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = bounds[i] - start;
+        uint8_t *chunk = malloc(len ? len : 1); /* exact size: ASan sees over-reads */
+        assert_non_null(chunk);
+        memcpy(chunk, data + start, len);
+        size_t got = wsc_utf8_validate(&fast, chunk, len);
+        size_t want = wsc__utf8_validate_scalar(&ref, chunk, len);
+        free(chunk);
+        if (got != want || fast.state != ref.state) {
+            print_message(
+                "chunk %zu (offset %zu, %zu bytes): got %zu state %08x, reference "
+                "%zu state %08x; input:",
+                i, start, len, got, (unsigned)fast.state, want, (unsigned)ref.state);
+            for (size_t k = 0; k < bounds[n - 1]; k++)
+                print_message(" %02x", data[k]);
+            print_message("\n");
+        }
+        assert_int_equal(got, want);
+        assert_int_equal(fast.state, ref.state);
+        start = bounds[i];
+    }
+}
+
+static void test_vector_pass_matches_scalar_on_random_text(void **state)
+{
+    enum { BUFFERS = 6000, CAP = 1600 };
+    static uint8_t buf[CAP + 400];
+    size_t invalid = 0;
+    (void)state;
+    rng_state = 0x6a09e667u;
+    for (int iter = 0; iter < BUFFERS; iter++) {
+        int style = (int)(rnd() % 4);
+        size_t target = rnd_range(1, CAP), len = 0;
+        while (len < target)
+            len += valid_piece(buf + len, style);
+        /* Half clean, half with up to three faults anywhere. */
+        size_t faults = rnd() % 2 ? 0 : rnd_range(1, 3);
+        for (size_t f = 0; f < faults && len > 0; f++)
+            len = inject_fault(buf, len, rnd() % len);
+        invalid += ref_validate(buf, len).bad != NO_ERROR;
+
+        /* Whole, then in 2 to 6 chunks cut at random (empty chunks included). */
+        compare_chunked(buf, &len, 1);
+        size_t bounds[6], nb = rnd_range(2, 6);
+        for (size_t i = 0; i + 1 < nb; i++)
+            bounds[i] = rnd() % (len + 1);
+        bounds[nb - 1] = len;
+        for (size_t i = 1; i < nb; i++) /* insertion sort */
+            for (size_t j = i; j > 0 && bounds[j - 1] > bounds[j]; j--) {
+                size_t t = bounds[j];
+                bounds[j] = bounds[j - 1];
+                bounds[j - 1] = t;
+            }
+        compare_chunked(buf, bounds, nb);
+    }
+    assert_true(invalid > BUFFERS / 4);
+    assert_true(invalid < BUFFERS - BUFFERS / 4);
+}
+
+/* Puts each of faults[0..nfaults) and one random fault at every offset of
+ * text[0..len), and compares whole and cut at the fault. */
+static void fault_at_every_offset(const uint8_t *text, size_t len, const uint8_t *faults,
+                                  size_t nfaults)
+{
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t f = 0; f <= nfaults; f++) {
+            size_t n = len;
+            memcpy(buf, text, len);
+            if (f < nfaults)
+                buf[pos] = faults[f];
+            else
+                n = inject_fault(buf, len, pos);
+            size_t cut = pos < n ? pos : n;
+            size_t two[2] = {cut, n}, three[3] = {cut, cut + 1 < n ? cut + 1 : n, n};
+            compare_chunked(buf, &n, 1);
+            compare_chunked(buf, two, 2);
+            compare_chunked(buf, three, 3);
+        }
+    }
+    free(buf);
+}
+
+/* One fault at every offset of a text that spans several vector blocks, so
+ * that faults meet every block boundary. The long text is also split into
+ * several runs when validated in one call (1 KiB and up on SSE2), so faults
+ * meet the places where those runs meet, too. */
+static void test_vector_pass_matches_scalar_for_a_fault_anywhere(void **state)
+{
+    static const uint8_t faults[] = {0x00, 0x41, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+                                     0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed,
+                                     0xef, 0xf0, 0xf4, 0xf5, 0xff};
+    static const uint8_t few[] = {0x41, 0x80, 0xc0, 0xe0, 0xf4};
+    uint8_t text[1100 + 210]; /* a piece adds at most 204 bytes */
+    size_t len = 0;
+    (void)state;
+    rng_state = 0xbb67ae85u;
+    while (len < 160)
+        len += valid_piece(text + len, (int)(len / 40 % 4));
+    fault_at_every_offset(text, len, faults, sizeof(faults));
+
+    len = 0;
+    while (len < 1100)
+        len += valid_piece(text + len, (int)(len / 100 % 4));
+    fault_at_every_offset(text, len, few, sizeof(few));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +692,8 @@ int main(void)
         cmocka_unit_test(test_failed_state_is_sticky_until_reset),
         cmocka_unit_test(test_exhaustive_short_inputs_match_reference),
         cmocka_unit_test(test_random_buffers_match_reference),
+        cmocka_unit_test(test_vector_pass_matches_scalar_on_random_text),
+        cmocka_unit_test(test_vector_pass_matches_scalar_for_a_fault_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
