@@ -315,6 +315,7 @@ struct wsc_conn {
     /* event-driven operation (wsc_conn_start): nothing waits */
     bool nonblock;
     uint8_t phase;             /* how far connecting has got */
+    uint8_t tls_want;          /* the TLS handshake waits to read or write */
     size_t req_len, req_sent;  /* the request head in out[], and how much went */
     uint64_t connect_deadline; /* connecting must be done by then */
     uint64_t close_deadline;   /* our close must be answered by then, or 0 */
@@ -554,13 +555,14 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * (wsc_close_start(): 5 s), after which the connection fails with
  * WSC_ETIMEDOUT. Keepalive pings and pongs run from wsc_conn_process().
  *
- * Connecting: plain ws:// does not wait except for the host name lookup
- * (getaddrinfo; pass an IP literal to avoid it), and the descriptor may
- * change while addresses are tried: read wsc_conn_fd() after each call.
- * With a proxy or wss://, the TCP connect, the CONNECT exchange and the TLS
- * handshake complete inside wsc_conn_start(), within connect_timeout_ms; the
- * WebSocket handshake then runs in the loop. Redirects are not followed
- * (the failure is WSC_EHS_STATUS with the status and Location available).
+ * Connecting: ws:// and wss:// do not wait except for the host name lookup
+ * (getaddrinfo; pass an IP literal to avoid it): the TCP connect, the TLS
+ * handshake and the WebSocket handshake all run in the loop, within
+ * connect_timeout_ms. The descriptor may change while addresses are tried:
+ * read wsc_conn_fd() after each call. Through a proxy, the TCP connect, the
+ * CONNECT exchange and TLS complete inside wsc_conn_start(). Redirects are
+ * not followed (the failure is WSC_EHS_STATUS with the status and Location
+ * available).
  */
 
 /**

@@ -81,6 +81,26 @@ int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
                     char *detail, size_t detail_len);
 
 /**
+ * wsc_tls_connect() in steps, for event loops: checks the arguments and sets
+ * up the TLS connection over @p lower (whose recv/send must return WSC_EAGAIN
+ * rather than block), without starting the handshake. Returns 0 with *out
+ * set, or the errors of wsc_tls_connect() that need no handshake (@p lower
+ * is then closed). Run the handshake with wsc_tls_handshake_step(); close a
+ * connection that fails there through its transport ops (wsc_tls_transport()).
+ */
+int wsc_tls_start(struct wsc_tls **out, const struct wsc_transport *lower, const char *host,
+                  const struct wsc_tls_options *o, const uint8_t *preread, size_t preread_len,
+                  char *detail, size_t detail_len);
+
+/**
+ * Advances the handshake of a wsc_tls_start() connection as far as the lower
+ * transport allows: 0 once it is done (verification included), WSC_EAGAIN
+ * with *want WSC_WAIT_READ or WSC_WAIT_WRITE (call again when the lower
+ * transport is ready that way), or a failure as wsc_tls_connect() reports it.
+ */
+int wsc_tls_handshake_step(struct wsc_tls *t, int *want, char *detail, size_t detail_len);
+
+/**
  * Fills @p tr with the transport ops over @p t. The ops behave as
  * struct wsc_transport_ops documents, with these TLS specifics:
  *  - send: encrypts and sends. After WSC_EAGAIN the TLS library has already

@@ -897,6 +897,47 @@ int wsc__tcp_finish(struct wsc_conn *c)
     return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
 }
 
+/* Event loops: TLS over the connected TCP transport, the handshake run by
+ * wsc__tls_step() as the socket allows. */
+int wsc__tls_begin(struct wsc_conn *c)
+{
+    char why[WSC_ERROR_DETAIL_MAX];
+    why[0] = '\0';
+    struct wsc_transport lower = c->tr;
+    c->tr_open = false; /* wsc_tls_start owns it now, and closes it on failure */
+    int rc = wsc_tls_start(&c->tls, &lower, c->url->host, &c->opt.tls, c->in + c->in_start,
+                           c->in_end - c->in_start, why, sizeof(why));
+    c->in_start = c->in_end = 0;
+    if (rc == WSC_ENOTLS)
+        return failf(c, rc, "wss:// needs TLS, which is not available in this build");
+    if (rc)
+        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
+                     why[0] ? why : wsc_strerror(rc));
+    wsc_tls_transport(c->tls, &c->tr);
+    c->tr_open = true;
+    c->phase = WSC__PHASE_TLS;
+    return wsc__tls_step(c);
+}
+
+/* 0 once the TLS handshake is done, WSC_EAGAIN (c->tls_want says for what),
+ * or the failure. */
+int wsc__tls_step(struct wsc_conn *c)
+{
+    char why[WSC_ERROR_DETAIL_MAX];
+    why[0] = '\0';
+    int want = 0;
+    int rc = wsc_tls_handshake_step(c->tls, &want, why, sizeof(why));
+    if (rc == WSC_EAGAIN) {
+        c->tls_want = (uint8_t)want;
+        return rc;
+    }
+    if (rc)
+        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
+                     why[0] ? why : wsc_strerror(rc));
+    c->phase = 0;
+    return 0;
+}
+
 /*
  * Stacks TLS on the connected transport. Bytes already in the input buffer (a
  * proxy's tunnel start) belong to the TLS stream: they go to the TLS layer as
@@ -923,10 +964,10 @@ static int start_tls(struct wsc_conn *c, uint64_t deadline)
 
 /*
  * TCP (to the server or the proxy), the CONNECT tunnel, TLS: the transport
- * under the WebSocket handshake. Without @p wait, for plain ws:// without a
- * proxy, the TCP connect is only started (WSC_EAGAIN, phase TCP) and the
- * event loop finishes it; proxies and TLS complete here, within the connect
- * timeout.
+ * under the WebSocket handshake. Without @p wait and without a proxy, the TCP
+ * connect is only started (WSC_EAGAIN, phase TCP) and the event loop finishes
+ * it and runs the TLS handshake; through a proxy, all of it completes here,
+ * within the connect timeout.
  */
 int wsc__connect_layers(struct wsc_conn *c, bool wait)
 {
@@ -937,14 +978,14 @@ int wsc__connect_layers(struct wsc_conn *c, bool wait)
         return rc;
     uint64_t deadline = c->connect_deadline;
     set_state(c, WSC_CONN_CONNECTING);
-    if (!wait && !use_proxy && !c->url->tls) {
+    if (!wait && !use_proxy) {
         rc = wsc_tcp_connect_start(&c->tcp, c->url->host, c->url->port);
         if (rc && rc != WSC_EAGAIN)
             return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
         wsc_tcp_transport(&c->tcp, &c->tr);
         c->tr_open = true;
-        c->phase = rc ? WSC__PHASE_TCP : 0;
-        return rc;
+        c->phase = WSC__PHASE_TCP; /* finished (and TLS begun) in the loop */
+        return WSC_EAGAIN;
     }
     if (!use_proxy)
         rc = tcp_to(c, "", c->url->host, c->url->ipv6, c->url->port, deadline);

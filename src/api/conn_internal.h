@@ -11,6 +11,7 @@
 /* struct wsc_conn.phase while connecting */
 enum {
     WSC__PHASE_TCP = 1, /* non-blocking TCP connect in progress */
+    WSC__PHASE_TLS,     /* TLS handshake in progress */
     WSC__PHASE_REQUEST, /* request head being sent */
     WSC__PHASE_RESPONSE, /* awaiting the 101 */
     WSC__PHASE_OPEN,
@@ -21,6 +22,8 @@ int wsc__adopt_transport(struct wsc_conn *c, const struct wsc_transport *tr, con
                          const struct wsc_options *opt);
 int wsc__connect_layers(struct wsc_conn *c, bool wait);
 int wsc__tcp_finish(struct wsc_conn *c);
+int wsc__tls_begin(struct wsc_conn *c);
+int wsc__tls_step(struct wsc_conn *c);
 int wsc__handshake_request(struct wsc_conn *c);
 int wsc__handshake_send(struct wsc_conn *c, uint64_t deadline);
 int wsc__handshake_receive(struct wsc_conn *c, uint64_t deadline);

@@ -15,6 +15,10 @@ static int advance_connect(struct wsc_conn *c)
     case WSC__PHASE_TCP:
         if ((rc = wsc__tcp_finish(c)) != 0)
             return rc == WSC_EAGAIN ? 0 : rc;
+        if (c->url->tls) {
+            rc = wsc__tls_begin(c);
+            return rc == WSC_EAGAIN ? 0 : rc ? rc : advance_connect(c);
+        }
         /* fall through */
     case 0:
         if ((rc = wsc__handshake_request(c)) != 0)
@@ -28,6 +32,10 @@ static int advance_connect(struct wsc_conn *c)
         if ((rc = wsc__handshake_receive(c, 0)) != 0)
             return rc == WSC_EAGAIN ? 0 : rc;
         return wsc__session_start(c, 0);
+    case WSC__PHASE_TLS:
+        if ((rc = wsc__tls_step(c)) != 0)
+            return rc == WSC_EAGAIN ? 0 : rc;
+        return advance_connect(c); /* on to the request */
     default:
         return 0;
     }
@@ -68,6 +76,8 @@ int wsc_conn_interest(const struct wsc_conn *c)
         return 0;
     if (c->phase == WSC__PHASE_TCP || c->phase == WSC__PHASE_REQUEST)
         return WSC_WAIT_WRITE;
+    if (c->phase == WSC__PHASE_TLS)
+        return c->tls_want;
     if (c->state == WSC_CONN_FAILED && !c->lingering)
         return 0;
     int want = c->peer_eof ? 0 : WSC_WAIT_READ;

@@ -848,7 +848,9 @@ static const char *reset_hint(const struct wsc_tls *t)
     return t->ssl.client_auth ? wsc__tls_hangup_hint(&t->io, true, t->has_cert) : "";
 }
 
-static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t cap)
+/* One handshake attempt: 0 when done, WSC_EAGAIN with *wantp the direction
+ * to wait for, or the failure with @p detail set. */
+static int handshake_once(struct wsc_tls *t, int *wantp, char *detail, size_t cap)
 {
     for (;;) {
         int r = mbedtls_ssl_handshake(&t->ssl);
@@ -864,16 +866,8 @@ static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t 
                    : r == MBEDTLS_ERR_SSL_WANT_WRITE ? WSC_WAIT_WRITE
                                                      : 0;
         if (want != 0) {
-            int rc = wsc__tls_io_wait_until(&t->io, want, deadline);
-            if (rc == WSC_ETIMEDOUT) {
-                wsc__tls_setf(detail, cap, "timed out during the TLS handshake");
-                return rc;
-            }
-            if (rc) {
-                wsc__tls_setf(detail, cap, "TLS handshake failed: %s", wsc_strerror(rc));
-                return rc;
-            }
-            continue;
+            *wantp = want;
+            return WSC_EAGAIN;
         }
         if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
             uint32_t flags = t->vflags | mbedtls_ssl_get_verify_result(&t->ssl);
@@ -905,13 +899,30 @@ static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t 
     }
 }
 
-int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
-                    const char *host, const struct wsc_tls_options *o,
-                    const uint8_t *preread, size_t preread_len, int timeout_ms,
-                    char *detail, size_t detail_len)
+static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t cap)
+{
+    for (;;) {
+        int want = 0;
+        int rc = handshake_once(t, &want, detail, cap);
+        if (rc != WSC_EAGAIN)
+            return rc;
+        rc = wsc__tls_io_wait_until(&t->io, want, deadline);
+        if (rc == WSC_ETIMEDOUT) {
+            wsc__tls_setf(detail, cap, "timed out during the TLS handshake");
+            return rc;
+        }
+        if (rc) {
+            wsc__tls_setf(detail, cap, "TLS handshake failed: %s", wsc_strerror(rc));
+            return rc;
+        }
+    }
+}
+
+int wsc_tls_start(struct wsc_tls **out, const struct wsc_transport *lower, const char *host,
+                  const struct wsc_tls_options *o, const uint8_t *preread, size_t preread_len,
+                  char *detail, size_t detail_len)
 {
     static const struct wsc_tls_options defaults = {0};
-    uint64_t deadline = wsc__tls_deadline(timeout_ms);
     wsc__tls_setf(detail, detail_len, "%s", "");
     if (out != NULL)
         *out = NULL;
@@ -954,17 +965,51 @@ int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
     t->host = host;
 
     int rc = setup(t, host, o, detail, detail_len);
-    if (rc == 0) {
-        t->io.hold_send_errors = true;
-        rc = handshake(t, deadline, detail, detail_len);
-        t->io.hold_send_errors = false;
-    }
     if (rc != 0) {
         tls_close(t);
         return rc;
     }
+    t->io.hold_send_errors = true; /* until the handshake is done */
+    *out = t;
+    return 0;
+}
+
+/* The handshake is done: what only it needed goes. */
+static void handshake_done(struct wsc_tls *t)
+{
+    t->io.hold_send_errors = false;
     t->host = NULL;
     t->detail[0] = '\0';
+}
+
+int wsc_tls_handshake_step(struct wsc_tls *t, int *want, char *detail, size_t detail_len)
+{
+    *want = 0;
+    int rc = handshake_once(t, want, detail, detail_len);
+    if (rc == 0)
+        handshake_done(t);
+    return rc;
+}
+
+int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
+                    const char *host, const struct wsc_tls_options *o,
+                    const uint8_t *preread, size_t preread_len, int timeout_ms,
+                    char *detail, size_t detail_len)
+{
+    if (out == NULL) /* reported, and lower closed, as wsc_tls_start() does */
+        return wsc_tls_start(NULL, lower, host, o, preread, preread_len, detail, detail_len);
+    uint64_t deadline = wsc__tls_deadline(timeout_ms);
+    struct wsc_tls *t = NULL;
+    *out = NULL;
+    int rc = wsc_tls_start(&t, lower, host, o, preread, preread_len, detail, detail_len);
+    if (rc)
+        return rc;
+    rc = handshake(t, deadline, detail, detail_len);
+    if (rc != 0) {
+        tls_close(t);
+        return rc;
+    }
+    handshake_done(t);
     *out = t;
     return 0;
 }

@@ -86,6 +86,22 @@ int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
     return WSC_ENOTLS;
 }
 
+int wsc_tls_start(struct wsc_tls **out, const struct wsc_transport *lower, const char *host,
+                  const struct wsc_tls_options *o, const uint8_t *preread, size_t preread_len,
+                  char *detail, size_t detail_len)
+{
+    return wsc_tls_connect(out, lower, host, o, preread, preread_len, 0, detail, detail_len);
+}
+
+int wsc_tls_handshake_step(struct wsc_tls *t, int *want, char *detail, size_t detail_len)
+{
+    (void)t;
+    *want = 0;
+    if (detail != NULL && detail_len > 0)
+        snprintf(detail, detail_len, "%s", "this build of wsc has no TLS backend");
+    return WSC_ENOTLS;
+}
+
 void wsc_tls_transport(struct wsc_tls *t, struct wsc_transport *tr)
 {
     tr->ops = &none_ops;

@@ -669,7 +669,9 @@ static int handshake_failure(struct wsc_tls *t, int e, char *detail, size_t cap)
     return rc;
 }
 
-static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t cap)
+/* One handshake attempt: 0 when done, WSC_EAGAIN with *wantp the direction
+ * to wait for, or the failure with @p detail set. */
+static int handshake_once(struct wsc_tls *t, int *wantp, char *detail, size_t cap)
 {
     for (;;) {
         ERR_clear_error();
@@ -689,7 +691,19 @@ static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t 
                                                : 0;
         if (want == 0)
             return handshake_failure(t, e, detail, cap);
-        int rc = wsc__tls_io_wait_until(&t->io, want, deadline);
+        *wantp = want;
+        return WSC_EAGAIN;
+    }
+}
+
+static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t cap)
+{
+    for (;;) {
+        int want = 0;
+        int rc = handshake_once(t, &want, detail, cap);
+        if (rc != WSC_EAGAIN)
+            return rc;
+        rc = wsc__tls_io_wait_until(&t->io, want, deadline);
         if (rc == WSC_ETIMEDOUT) {
             wsc__tls_setf(detail, cap, "timed out during the TLS handshake");
             return rc;
@@ -701,13 +715,11 @@ static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t 
     }
 }
 
-int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
-                    const char *host, const struct wsc_tls_options *o,
-                    const uint8_t *preread, size_t preread_len, int timeout_ms,
-                    char *detail, size_t detail_len)
+int wsc_tls_start(struct wsc_tls **out, const struct wsc_transport *lower, const char *host,
+                  const struct wsc_tls_options *o, const uint8_t *preread, size_t preread_len,
+                  char *detail, size_t detail_len)
 {
     static const struct wsc_tls_options defaults = {0};
-    uint64_t deadline = wsc__tls_deadline(timeout_ms);
     wsc__tls_setf(detail, detail_len, "%s", "");
     if (out != NULL)
         *out = NULL;
@@ -749,18 +761,52 @@ int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
     t->host = host;
 
     int rc = setup(t, host, o, detail, detail_len);
-    if (rc == 0) {
-        t->io.hold_send_errors = true;
-        rc = handshake(t, deadline, detail, detail_len);
-        t->io.hold_send_errors = false;
+    if (rc != 0) {
+        tls_close(t);
+        return rc;
     }
+    t->io.hold_send_errors = true; /* until the handshake is done */
+    *out = t;
+    return 0;
+}
+
+/* The handshake is done: what only it needed goes. */
+static void handshake_done(struct wsc_tls *t)
+{
+    t->io.hold_send_errors = false;
+    t->host = NULL;
+    t->detail[0] = '\0';
+}
+
+int wsc_tls_handshake_step(struct wsc_tls *t, int *want, char *detail, size_t detail_len)
+{
+    *want = 0;
+    int rc = handshake_once(t, want, detail, detail_len);
+    if (rc == 0)
+        handshake_done(t);
+    return rc;
+}
+
+int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
+                    const char *host, const struct wsc_tls_options *o,
+                    const uint8_t *preread, size_t preread_len, int timeout_ms,
+                    char *detail, size_t detail_len)
+{
+    if (out == NULL) /* reported, and lower closed, as wsc_tls_start() does */
+        return wsc_tls_start(NULL, lower, host, o, preread, preread_len, detail, detail_len);
+    uint64_t deadline = wsc__tls_deadline(timeout_ms);
+    struct wsc_tls *t = NULL;
+    *out = NULL;
+    int rc = wsc_tls_start(&t, lower, host, o, preread, preread_len, detail, detail_len);
+    if (rc)
+        return rc;
+    rc = handshake(t, deadline, detail, detail_len);
     ERR_clear_error();
     if (rc != 0) {
         tls_close(t);
         return rc;
     }
-    t->host = NULL;
-    t->detail[0] = '\0';
+    handshake_done(t);
     *out = t;
     return 0;
 }

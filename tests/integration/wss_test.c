@@ -1080,6 +1080,108 @@ static void test_wss_proxy_refusal_is_not_a_tls_error(void **state)
         name, tests, sizeof(tests) / sizeof(tests[0])                                      \
     }
 
+
+/* ---- the event-driven API over TLS ----------------------------------------- */
+
+/* One poll() round over @p n connections, at most 200 ms. */
+static void event_pump(struct wsc_conn *cs, size_t n)
+{
+    struct pollfd p[32];
+    assert_true(n <= 32);
+    for (size_t i = 0; i < n; i++) {
+        int want = wsc_conn_interest(&cs[i]);
+        p[i].fd = want ? wsc_conn_fd(&cs[i]) : -1;
+        p[i].events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) |
+                              (want & WSC_WAIT_WRITE ? POLLOUT : 0));
+        p[i].revents = 0;
+    }
+    assert_true(poll(p, (nfds_t)n, 200) >= 0);
+    for (size_t i = 0; i < n; i++)
+        wsc_conn_process(&cs[i], (p[i].revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
+                                     (p[i].revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0));
+}
+
+/* Twenty wss:// connections from one poll() loop: the TLS handshakes run in
+ * the loop (wsc_conn_start() returns before the server has answered), then
+ * each echoes ten messages and closes. */
+static void test_event_loop_connections_over_tls(void **state)
+{
+    (void)state;
+    enum { N = 20, MSGS = 10 };
+    struct wsc_options o;
+    wss_options(&o);
+    static struct wsc_conn cs[N];
+    int sent[N] = {0}, got[N] = {0}, closed = 0;
+    for (size_t i = 0; i < N; i++) {
+        int rc = wsc_conn_start(&cs[i], wss_url("localhost", "/event-%zu", i), &o);
+        if (rc != 0 || wsc_conn_state(&cs[i]) != WSC_CONN_CONNECTING)
+            fail_msg("connection %zu: start %d, state %d: %s", i, rc,
+                     (int)wsc_conn_state(&cs[i]), wsc_conn_detail(&cs[i]));
+    }
+    for (int rounds = 0; closed < N; rounds++) {
+        assert_true(rounds < 5000);
+        event_pump(cs, N);
+        closed = 0;
+        for (size_t i = 0; i < N; i++) {
+            struct wsc_conn *c = &cs[i];
+            if (wsc_conn_state(c) == WSC_CONN_FAILED)
+                fail_msg("connection %zu: %s", i, wsc_conn_detail(c));
+            if (wsc_conn_state(c) == WSC_CONN_CLOSED && wsc_conn_interest(c) == 0) {
+                closed++;
+                continue;
+            }
+            if (wsc_conn_state(c) != WSC_CONN_OPEN && wsc_conn_state(c) != WSC_CONN_CLOSING)
+                continue;
+            char text[32];
+            while (sent[i] < MSGS && wsc_conn_state(c) == WSC_CONN_OPEN) {
+                snprintf(text, sizeof(text), "conn %zu msg %d", i, sent[i]);
+                int src = wsc_send(c, WSC_OP_TEXT, text, strlen(text), 0);
+                if (src == WSC_EAGAIN)
+                    break;
+                if (src != 0)
+                    fail_msg("connection %zu: send %d: %s", i, src, wsc_conn_detail(c));
+                sent[i]++;
+            }
+            struct wsc_message m;
+            int rc;
+            while ((rc = wsc_recv(c, &m, 0)) == 0) {
+                snprintf(text, sizeof(text), "conn %zu msg %d", i, got[i]++);
+                assert_int_equal(m.len, strlen(text));
+                assert_memory_equal(m.data, text, m.len);
+            }
+            if (rc != WSC_EAGAIN && rc != WSC_ECLOSED)
+                fail_msg("connection %zu: recv %d: %s", i, rc, wsc_conn_detail(c));
+            if (got[i] == MSGS && wsc_conn_state(c) == WSC_CONN_OPEN)
+                assert_int_equal(wsc_close(c, WSC_CLOSE_NORMAL, "done", TIMEOUT_MS), WSC_EAGAIN);
+        }
+    }
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(got[i], MSGS);
+        assert_int_equal(wsc_conn_close_code(&cs[i]), WSC_CLOSE_NORMAL);
+        wsc_conn_free(&cs[i]);
+    }
+}
+
+/* A verification failure during a handshake run by the loop reads as it
+ * does from wsc_connect(). */
+static void test_event_loop_tls_failure_is_specific(void **state)
+{
+    (void)state;
+    struct wsc_options o;
+    wss_options(&o);
+    o.tls.ca_file = cert("other_ca.pem");
+    struct wsc_conn c;
+    int rc = wsc_conn_start(&c, wss_url("127.0.0.1", "/event-other-ca-%u", next_tag()), &o);
+    for (int rounds = 0; rc == 0 && wsc_conn_state(&c) != WSC_CONN_FAILED; rounds++) {
+        assert_true(rounds < 500);
+        event_pump(&c, 1);
+    }
+    assert_int_equal(wsc_conn_error(&c), WSC_ETLS);
+    expect_has(wsc_conn_detail(&c), "TLS with 127.0.0.1 failed: certificate verify failed");
+    assert_int_equal(wsc_conn_interest(&c), 0);
+    wsc_conn_free(&c);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest echo[] = {
@@ -1096,6 +1198,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_ca_file_fails),
         cmocka_unit_test(test_insecure_accepts_unknown_ca),
         cmocka_unit_test(test_reconnect_after_close),
+        cmocka_unit_test(test_event_loop_connections_over_tls),
+        cmocka_unit_test(test_event_loop_tls_failure_is_specific),
     };
     const struct CMUnitTest wrong_name[] = {
         cmocka_unit_test(test_backend),
