@@ -175,7 +175,8 @@ struct wsc_options {
     size_t max_headers;       /* response header-count limit; default 64 */
     bool keep_response_head;  /* keep the 101's head (c->hs) once open; by default
                                  its max_head + max_headers bytes are freed then */
-    size_t rx_buf_size;       /* connection input buffer; default 65536 */
+    size_t rx_buf_size;       /* connection input buffer; default 65550: a 64 KiB
+                                 message and its header, delivered in place */
     size_t tx_buf_size;       /* output buffer (holds the whole request head); default 65536 */
     uint8_t *rx_buf;          /* caller memory of rx_buf_size bytes, or NULL to allocate */
     uint8_t *tx_buf;          /* caller memory of tx_buf_size bytes, or NULL to allocate */

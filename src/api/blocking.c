@@ -32,7 +32,7 @@ void wsc_options_init(struct wsc_options *o)
     o->max_message = WSC_MAX_MESSAGE_DEFAULT;
     o->max_head = WSC_HEAD_MAX_DEFAULT;
     o->max_headers = WSC_HEADERS_MAX_DEFAULT;
-    o->rx_buf_size = 65536;
+    o->rx_buf_size = 65536 + WSC_FRAME_HEADER_MAX; /* a 64 KiB message, delivered in place */
     o->tx_buf_size = 65536;
 }
 
@@ -1512,7 +1512,8 @@ static int reserve_message(struct wsc_conn *c, size_t n)
  * The frame at the start of the buffered input is not all in, but would fit
  * the input buffer, so it is worth reading the rest before decoding. Only
  * for a frame the session will take: one it would fail on (RSV bits, a mask,
- * a reserved opcode, a continuation), or text already invalid in what is
+ * a reserved opcode, a continuation, a control frame of over 125 bytes or a
+ * one-byte close), or text already invalid in what is
  * here, is decoded at once, so the failure is not delayed (RFC 6455 8.1: fail
  * fast). Inline for frames up to 64 KiB: the first test runs per message.
  */
@@ -1538,6 +1539,8 @@ static inline bool frame_straddles(const struct wsc_conn *c)
     uint8_t op = h[0] & 0x0f;
     if ((h[0] & 0x70) || (h[1] & 0x80) || op == 0 || (op > 2 && op < 8) || op > 10)
         return false;
+    if (op >= 8 && (h[1] > WSC_CONTROL_MAX || (op == WSC_OP_CLOSE && h[1] == 1)))
+        return false; /* a control frame the session refuses at its header */
     if (op == WSC_OP_TEXT) {
         struct wsc_utf8 u;
         wsc_utf8_reset(&u);
