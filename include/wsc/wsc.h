@@ -177,7 +177,8 @@ struct wsc_options {
                                  its max_head + max_headers bytes are freed then */
     size_t rx_buf_size;       /* connection input buffer; default 65550: a 64 KiB
                                  message and its header, delivered in place */
-    size_t tx_buf_size;       /* output buffer (holds the whole request head); default 65536 */
+    size_t tx_buf_size;       /* output buffer (holds the whole request head); default
+                                 65550: a 64 KiB message and its header in one write */
     uint8_t *rx_buf;          /* caller memory of rx_buf_size bytes, or NULL to allocate */
     uint8_t *tx_buf;          /* caller memory of tx_buf_size bytes, or NULL to allocate */
     /* wsc_connect_transport() only: bytes already read from the transport that

@@ -33,7 +33,7 @@ void wsc_options_init(struct wsc_options *o)
     o->max_head = WSC_HEAD_MAX_DEFAULT;
     o->max_headers = WSC_HEADERS_MAX_DEFAULT;
     o->rx_buf_size = 65536 + WSC_FRAME_HEADER_MAX; /* a 64 KiB message, delivered in place */
-    o->tx_buf_size = 65536;
+    o->tx_buf_size = 65536 + WSC_FRAME_HEADER_MAX; /* a 64 KiB message in one write */
 }
 
 /* ---- allocation and errors -------------------------------------------- */
