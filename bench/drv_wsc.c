@@ -1,8 +1,11 @@
 /*
  * wsc through its native blocking API with default options: wsc_recv() for
  * whole messages (zero-copy when a message is whole in the input buffer),
- * wsc_send() for one message per call.
+ * wsc_send() for one message per call. With --bulk, sends go through the
+ * event-driven API instead: queued until the 1 MiB output buffer is full,
+ * written by wsc_conn_process() when the socket is writable.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,64 @@ static void check(struct wsc_conn *c, int rc, const char *what)
 {
     if (rc)
         bench_fail(DRIVER, "%s: %s (%s)", what, wsc_strerror(rc), wsc_conn_detail(c));
+}
+
+/* Waits for what the connection wants (at most 1 s), then processes it. */
+static void turn(struct wsc_conn *c)
+{
+    int want = wsc_conn_interest(c);
+    struct pollfd p = {.fd = wsc_conn_fd(c), .events = 0, .revents = 0};
+    p.events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) | (want & WSC_WAIT_WRITE ? POLLOUT : 0));
+    if (want && poll(&p, 1, 1000) < 0)
+        bench_fail(DRIVER, "poll failed");
+    int ready = (p.revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
+                (p.revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0);
+    check(c, wsc_conn_process(c, ready), "process");
+}
+
+/* The send workload, batched: every message queued as soon as there is room,
+ * the queue written out in large writes. */
+static void send_batched(const char *url, const struct bench_workload *w,
+                         const uint8_t *payloads, size_t msgs, struct bench_meter *m)
+{
+    struct wsc_options o;
+    wsc_options_init(&o);
+    o.tx_buf_size = 1u << 20;
+    struct wsc_conn c;
+    check(&c, wsc_conn_start(&c, url, &o), "start");
+    while (wsc_conn_state(&c) != WSC_CONN_OPEN) {
+        if (wsc_conn_state(&c) == WSC_CONN_FAILED)
+            check(&c, wsc_conn_error(&c), "connect");
+        turn(&c);
+    }
+    struct wsc_message msg;
+    bench_meter_start(m);
+    uint64_t i = 0;
+    int rc = 0;
+    while (i < w->count || wsc_conn_queued(&c) > 0) {
+        /* Queue until the buffer is full (WSC_EAGAIN: nothing was queued),
+         * then let wsc_conn_process() write once the socket takes more. */
+        while (i < w->count && (rc = wsc_send(&c, WSC_OP_BINARY,
+                                              payloads + (size_t)(i % msgs) * w->size,
+                                              w->size, 0)) == 0)
+            i++;
+        if (i < w->count && rc != WSC_EAGAIN)
+            check(&c, rc, "send");
+        turn(&c);
+    }
+    while ((rc = wsc_recv(&c, &msg, 0)) == WSC_EAGAIN)
+        turn(&c);
+    check(&c, rc, "recv ack");
+    bench_meter_stop(m);
+    if (msg.len != 2 || memcmp(msg.data, "OK", 2) != 0)
+        bench_fail(DRIVER, "sink: %.*s", (int)msg.len, (const char *)msg.data);
+    if (wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS) == WSC_EAGAIN)
+        while (wsc_conn_interest(&c) != 0) {
+            turn(&c);
+            while (wsc_recv(&c, &msg, 0) == 0)
+                ;
+        }
+    wsc_conn_free(&c);
 }
 
 int main(int argc, char **argv)
@@ -36,6 +97,12 @@ int main(int argc, char **argv)
     if (bench_path(w, path, sizeof(path)))
         bench_fail(DRIVER, "bad workload");
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", a.port, path);
+    if (w->kind == BENCH_SEND && w->raw_bulk) {
+        send_batched(url, w, payloads, msgs, &m);
+        bench_meter_report(&m);
+        free(payloads);
+        return 0;
+    }
     struct wsc_conn c;
     check(&c, wsc_connect(&c, url, NULL), "connect");
 

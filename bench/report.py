@@ -13,9 +13,12 @@ import statistics
 import subprocess
 import sys
 
-DRIVERS = ["raw", "raw-bulk", "wsc", "zephyr", "lws", "wslay"]
+DRIVERS = ["raw", "raw-bulk", "wsc", "wsc-batched", "zephyr", "lws", "wslay"]
 # Column names where the driver's name is not the library's.
-NAMES = {"raw-bulk": "raw, large writes", "zephyr": "wsc (Zephyr API)"}
+NAMES = {"raw-bulk": "raw, large writes", "wsc-batched": "wsc, batched (event API)",
+         "zephyr": "wsc (Zephyr API)"}
+# Columns compared with raw TCP in large writes rather than raw's default.
+BASE = {"wsc-batched": "raw-bulk"}
 # The libraries in the chart: driver, legend, colour.
 LIBS = [("wsc", "wsc", "#1b9e77"), ("zephyr", "wsc (Zephyr API)", "#66a61e"),
         ("lws", "libwebsockets", "#d95f02"), ("wslay", "wslay", "#7570b3")]
@@ -56,8 +59,8 @@ def parse(path):
                 continue
             kv = dict(w.split("=", 1) for w in words[2:])
             d = kv["driver"]
-            if d == "raw" and kv.get("bulk") == "1":
-                d = "raw-bulk"
+            if d in ("raw", "wsc") and kv.get("bulk") == "1":
+                d = d + ("-bulk" if d == "raw" else "-batched")
             key = (d, kv["kind"], int(kv["size"]))
             runs.setdefault(key, []).append(
                 {
@@ -119,7 +122,8 @@ def build_tables(runs, cg):
         cells, rel = [], []
         for d in drivers:
             v = median(runs, (d, kind, size), metric)
-            cells.append(fmt(v) + ("" if d == "raw" else ratio(v, base)))
+            b = median(runs, (BASE[d], kind, size), metric) if d in BASE else base
+            cells.append(fmt(v) + ("" if d == "raw" else ratio(v, b)))
         for lib, _, _ in LIBS:
             v = median(runs, (lib, kind, size), metric)
             if v is None or base is None or v == 0:
@@ -134,7 +138,9 @@ def build_tables(runs, cg):
         base_cpu = median(runs, ("raw", kind, size), "cpu")
         cpu.append(f"| {label} | " + " | ".join(
             fmt(median(runs, (d, kind, size), "cpu"))
-            + ("" if d == "raw" else ratio(median(runs, (d, kind, size), "cpu"), base_cpu))
+            + ("" if d == "raw" else ratio(median(runs, (d, kind, size), "cpu"),
+                                          median(runs, (BASE[d], kind, size), "cpu")
+                                          if d in BASE else base_cpu))
             for d in drivers) + " |")
         if metric == "p50":
             p99 = [fmt(median(runs, (d, kind, size), "p99")) for d in drivers]

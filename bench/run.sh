@@ -132,8 +132,9 @@ for rep in $(seq 1 "$reps"); do
     for i in $(seq 0 $((n - 1))); do
       d=${available[$(((i + rep) % n))]}
       run_one "$rep" "$d" "$kind" "$size" "$count"
-      if [ "$d" = raw ] && [ "$kind" = send ]; then
-        run_one "$rep" raw "$kind" "$size" "$count" --bulk
+      # Sends also in large writes: raw TCP's, and wsc's event API batching.
+      if { [ "$d" = raw ] || [ "$d" = wsc ]; } && [ "$kind" = send ]; then
+        run_one "$rep" "$d" "$kind" "$size" "$count" --bulk
       fi
     done
     printf '   %-9s done\n' "$name"
@@ -145,16 +146,18 @@ done
 # see, so only the library's validator can reject it (raw TCP has none).
 echo "== self-test: damaged data must be rejected"
 for d in "${available[@]}"; do
-  for spec in "recv 128 3000" "recv 65536 20" "recv-text 4096 100" "send 128 3000"; do
-    read -r kind size count <<<"$spec"
+  for spec in "recv 128 3000" "recv 65536 20" "recv-text 4096 100" "send 128 3000" \
+              "send 128 3000 --bulk"; do
+    read -r kind size count extra <<<"$spec"
     [ "$d" = raw ] && [ "$kind" = recv-text ] && continue
+    [ -n "$extra" ] && [ "$d" != raw ] && [ "$d" != wsc ] && continue
     if timeout 60 "$bin/bench_$d" --port "$port" --kind "$kind" --size "$size" \
-         --count "$count" --corrupt >/dev/null 2>"$work/err"; then
+         --count "$count" --corrupt $extra >/dev/null 2>"$work/err"; then
       failures=$((failures + 1))
-      echo "FAIL: $d accepted damaged data ($kind $size)" >&2
+      echo "FAIL: $d accepted damaged data ($kind $size $extra)" >&2
     elif ! grep -q FAIL "$work/err"; then
       failures=$((failures + 1))
-      echo "FAIL: $d did not report the damage ($kind $size):" >&2
+      echo "FAIL: $d did not report the damage ($kind $size $extra):" >&2
       sed 's/^/    /' "$work/err" >&2
     fi
   done

@@ -548,11 +548,12 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * with edge-triggered epoll this drains the socket, and TLS never keeps
  * decrypted bytes that poll() cannot see). wsc_send() and wsc_send_fragment()
  * queue the frame whole in the output buffer (tx_buf_size bytes: the bound on
- * queued bytes) and send what the socket takes; WSC_EAGAIN means the queue has
- * no room for it now (nothing was queued: try again once
+ * queued bytes) without writing: wsc_conn_process() writes what is queued
+ * (wsc_conn_interest() asks for WRITE while anything is), so the sends of one
+ * turn of the loop leave together in large writes. WSC_EAGAIN means the queue
+ * has no room for the frame now (nothing was queued: try again once
  * wsc_conn_process() has written some out), WSC_EMSGSIZE that it can never
- * fit (send it in fragments, or use a bigger tx buffer). Several sends queue
- * up and leave in large writes. wsc_close() starts the close and returns
+ * fit (send it in fragments, or use a bigger tx buffer). wsc_close() starts the close and returns
  * WSC_EAGAIN; its timeout_ms bounds the wait for the server's close frame
  * (wsc_close_start(): 5 s), after which the connection fails with
  * WSC_ETIMEDOUT. Keepalive pings and pongs run from wsc_conn_process().

@@ -1793,7 +1793,7 @@ static int send_compressed(struct wsc_conn *c, uint8_t opcode, const uint8_t *p,
     }
     if (fin)
         c->ztx.active = false;
-    int rc = flush_session(c, deadline);
+    int rc = c->nonblock ? 0 : flush_session(c, deadline);
     if (rc)
         return send_failed(c, rc);
     c->stats.payload_out += total;
@@ -1834,10 +1834,13 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
         size_t need = output_needed(c, len, compress);
         if (need > c->out_cap)
             return WSC_EMSGSIZE;
-        if ((rc = flush_session(c, 0)) != 0)
-            return send_failed(c, rc);
-        if (wsc_session_output_room(&c->session) < need)
-            return WSC_EAGAIN;
+        if (wsc_session_output_room(&c->session) < need) {
+            /* Full: write what the socket takes, then look again. */
+            if ((rc = flush_session(c, 0)) != 0)
+                return send_failed(c, rc);
+            if (wsc_session_output_room(&c->session) < need)
+                return WSC_EAGAIN;
+        }
     }
     if (compress)
         return send_compressed(c, opcode, data, len, fin, deadline);
@@ -1855,12 +1858,12 @@ int wsc_send_fragment(struct wsc_conn *c, uint8_t opcode, const void *data, size
         wsc_session_write(&c->session, p, len, &took);
         p += took;
         len -= took;
-        rc = flush_session(c, deadline);
-        if (rc)
+        if (len && (rc = flush_session(c, deadline)) != 0)
             return send_failed(c, rc);
     }
-    rc = flush_session(c, deadline);
-    if (rc)
+    /* Event loops: wsc_conn_process() writes what is queued, so the sends of
+     * one turn of the loop leave together, in large writes. */
+    if (!c->nonblock && (rc = flush_session(c, deadline)) != 0)
         return send_failed(c, rc);
     c->stats.payload_out += total;
     c->stats.messages_out += fin;

@@ -66,7 +66,8 @@ static int fail(struct wsc_session *s, int err);
  */
 static void flush_controls(struct wsc_session *s)
 {
-    if (s->tx_in_frame)
+    /* Runs before every frame sent: leave at once in the usual case. */
+    if (s->tx_in_frame || !(s->pong_pending || s->ping_pending || s->close_pending))
         return;
     struct {
         bool *pending;
