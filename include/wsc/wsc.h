@@ -544,7 +544,8 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * The same receive, send and close functions as the blocking API work on such
  * a connection, with these differences: they ignore timeout_ms and never wait.
  * wsc_recv(), wsc_recv_chunk() and wsc_recv_event() return WSC_EAGAIN when no
- * complete event is buffered and the socket has nothing more (read until then:
+ * complete event is buffered and the socket has nothing more (and while the
+ * connection is still being set up) (read until then:
  * with edge-triggered epoll this drains the socket, and TLS never keeps
  * decrypted bytes that poll() cannot see). wsc_send() and wsc_send_fragment()
  * queue the frame whole in the output buffer (tx_buf_size bytes: the bound on

@@ -1205,6 +1205,9 @@ static int next_event(struct wsc_conn *c, size_t max_len, bool want_control,
         return c->error;
     if (c->state == WSC_CONN_CLOSED || c->state == WSC_CONN_IDLE)
         return c->session.peer_close_code ? WSC_ECLOSED : WSC_ENOTCONN;
+    /* Still connecting (event loops): no message yet. */
+    if (c->state == WSC_CONN_CONNECTING || c->state == WSC_CONN_HANDSHAKING)
+        return c->nonblock ? WSC_EAGAIN : WSC_ENOTCONN;
     for (;;) {
         size_t avail = c->in_end - c->in_start, used;
         int rc = wsc_session_next(&c->session, c->in + c->in_start,
@@ -1423,7 +1426,7 @@ static int next_data(struct wsc_conn *c, size_t max_len, bool want_control, uint
 
 static int append_message(struct wsc_conn *c, const uint8_t *p, size_t n)
 {
-    if (n && p == c->msg + c->msg_len) { /* read there directly (recv_direct) */
+    if (n && c->msg && p == c->msg + c->msg_len) { /* read there directly (recv_direct) */
         c->msg_len += n;
         return 0;
     }

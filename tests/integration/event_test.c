@@ -77,6 +77,10 @@ static void start(struct wsc_conn *c, const char *url, const struct wsc_options 
     int rc = wsc_conn_start(c, url, o);
     if (rc)
         fail_msg("wsc_conn_start: %d %s", rc, wsc_conn_detail(c));
+    /* Receiving before the connection is open just finds nothing yet. */
+    struct wsc_message m;
+    if (wsc_conn_state(c) != WSC_CONN_OPEN)
+        assert_int_equal(wsc_recv(c, &m, 0), WSC_EAGAIN);
     rc = open_in_loop(c);
     if (rc)
         fail_msg("opening %s: %d %s", url, rc, wsc_conn_detail(c));

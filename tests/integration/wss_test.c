@@ -1102,8 +1102,8 @@ static void event_pump(struct wsc_conn *cs, size_t n)
 }
 
 /* Twenty wss:// connections from one poll() loop: the TLS handshakes run in
- * the loop (wsc_conn_start() returns before the server has answered), then
- * each echoes ten messages and closes. */
+ * the loop as the sockets become ready, then each echoes ten messages and
+ * closes. */
 static void test_event_loop_connections_over_tls(void **state)
 {
     (void)state;
@@ -1113,8 +1113,10 @@ static void test_event_loop_connections_over_tls(void **state)
     static struct wsc_conn cs[N];
     int sent[N] = {0}, got[N] = {0}, closed = 0;
     for (size_t i = 0; i < N; i++) {
+        /* Usually still connecting on return; a fast server (or a slow,
+         * sanitized client) may have answered already, even the 101. */
         int rc = wsc_conn_start(&cs[i], wss_url("localhost", "/event-%zu", i), &o);
-        if (rc != 0 || wsc_conn_state(&cs[i]) != WSC_CONN_CONNECTING)
+        if (rc != 0 || wsc_conn_state(&cs[i]) == WSC_CONN_FAILED)
             fail_msg("connection %zu: start %d, state %d: %s", i, rc,
                      (int)wsc_conn_state(&cs[i]), wsc_conn_detail(&cs[i]));
     }
