@@ -103,25 +103,54 @@ const char *wsc__tls_hangup_hint(const struct wsc__tls_io *io, bool cert_request
     return "";
 }
 
-uint64_t wsc__tls_deadline(int timeout_ms)
+/*
+ * The same for every backend: wsc_tls_start(), then wsc_tls_handshake_step()
+ * with waits on the lower transport in between, within @p timeout_ms.
+ */
+int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
+                    const char *host, const struct wsc_tls_options *o,
+                    const uint8_t *preread, size_t preread_len, int timeout_ms,
+                    char *detail, size_t detail_len)
 {
-    return timeout_ms < 0 ? UINT64_MAX : wsc_platform_now_ms() + (uint64_t)timeout_ms;
-}
-
-int wsc__tls_io_wait_until(struct wsc__tls_io *io, int want, uint64_t deadline)
-{
-    int left = -1;
-    if (deadline != UINT64_MAX) {
-        uint64_t now = wsc_platform_now_ms();
-        if (now >= deadline)
-            return WSC_ETIMEDOUT;
-        uint64_t ms = deadline - now;
-        left = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
-    }
-    int rc = io->lower.ops->wait(io->lower.ctx, want, left);
-    if (rc < 0)
+    if (out == NULL) /* reported, and lower closed, as wsc_tls_start() does */
+        return wsc_tls_start(NULL, lower, host, o, preread, preread_len, detail, detail_len);
+    *out = NULL;
+    struct wsc_transport low = {0};
+    if (lower != NULL)
+        low = *lower; /* waited on below; wsc_tls_start() checks it */
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : wsc_platform_now_ms() + (uint64_t)timeout_ms;
+    struct wsc_tls *t = NULL;
+    int rc = wsc_tls_start(&t, lower, host, o, preread, preread_len, detail, detail_len);
+    if (rc)
         return rc;
-    return rc == 0 ? WSC_ETIMEDOUT : 0;
+    int want;
+    while ((rc = wsc_tls_handshake_step(t, &want, detail, detail_len)) == WSC_EAGAIN) {
+        int left = -1;
+        if (deadline != UINT64_MAX) {
+            uint64_t now = wsc_platform_now_ms();
+            left = now >= deadline ? 0 : deadline - now > 0x7fffffff ? 0x7fffffff
+                                                                    : (int)(deadline - now);
+        }
+        int ready = left == 0 ? 0 : low.ops->wait(low.ctx, want, left);
+        if (ready == 0) {
+            rc = WSC_ETIMEDOUT;
+            wsc__tls_setf(detail, detail_len, "timed out during the TLS handshake");
+            break;
+        }
+        if (ready < 0) {
+            rc = ready;
+            wsc__tls_setf(detail, detail_len, "TLS handshake failed: %s", wsc_strerror(rc));
+            break;
+        }
+    }
+    if (rc) {
+        struct wsc_transport tr;
+        wsc_tls_transport(t, &tr);
+        tr.ops->close(tr.ctx); /* the lower transport with it */
+        return rc;
+    }
+    *out = t;
+    return 0;
 }
 
 void wsc__tls_setf(char *buf, size_t cap, const char *fmt, ...)

@@ -62,13 +62,6 @@ int wsc__tls_io_wait(struct wsc__tls_io *io, int events, int timeout_ms, bool re
 const char *wsc__tls_hangup_hint(const struct wsc__tls_io *io, bool cert_requested,
                                  bool has_cert);
 
-/* UINT64_MAX = no deadline. */
-uint64_t wsc__tls_deadline(int timeout_ms);
-
-/* During the handshake: waits for @p want (WSC_WAIT_*) on lower until the
- * deadline. Returns 0 (go on), WSC_ETIMEDOUT, or lower's error. */
-int wsc__tls_io_wait_until(struct wsc__tls_io *io, int want, uint64_t deadline);
-
 /* vsnprintf into @p buf (NULL or cap 0: nothing); always NUL-terminated. */
 void wsc__tls_setf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

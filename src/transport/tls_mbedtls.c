@@ -899,25 +899,6 @@ static int handshake_once(struct wsc_tls *t, int *wantp, char *detail, size_t ca
     }
 }
 
-static int handshake(struct wsc_tls *t, uint64_t deadline, char *detail, size_t cap)
-{
-    for (;;) {
-        int want = 0;
-        int rc = handshake_once(t, &want, detail, cap);
-        if (rc != WSC_EAGAIN)
-            return rc;
-        rc = wsc__tls_io_wait_until(&t->io, want, deadline);
-        if (rc == WSC_ETIMEDOUT) {
-            wsc__tls_setf(detail, cap, "timed out during the TLS handshake");
-            return rc;
-        }
-        if (rc) {
-            wsc__tls_setf(detail, cap, "TLS handshake failed: %s", wsc_strerror(rc));
-            return rc;
-        }
-    }
-}
-
 int wsc_tls_start(struct wsc_tls **out, const struct wsc_transport *lower, const char *host,
                   const struct wsc_tls_options *o, const uint8_t *preread, size_t preread_len,
                   char *detail, size_t detail_len)
@@ -989,29 +970,6 @@ int wsc_tls_handshake_step(struct wsc_tls *t, int *want, char *detail, size_t de
     if (rc == 0)
         handshake_done(t);
     return rc;
-}
-
-int wsc_tls_connect(struct wsc_tls **out, const struct wsc_transport *lower,
-                    const char *host, const struct wsc_tls_options *o,
-                    const uint8_t *preread, size_t preread_len, int timeout_ms,
-                    char *detail, size_t detail_len)
-{
-    if (out == NULL) /* reported, and lower closed, as wsc_tls_start() does */
-        return wsc_tls_start(NULL, lower, host, o, preread, preread_len, detail, detail_len);
-    uint64_t deadline = wsc__tls_deadline(timeout_ms);
-    struct wsc_tls *t = NULL;
-    *out = NULL;
-    int rc = wsc_tls_start(&t, lower, host, o, preread, preread_len, detail, detail_len);
-    if (rc)
-        return rc;
-    rc = handshake(t, deadline, detail, detail_len);
-    if (rc != 0) {
-        tls_close(t);
-        return rc;
-    }
-    handshake_done(t);
-    *out = t;
-    return 0;
 }
 
 void wsc_tls_transport(struct wsc_tls *t, struct wsc_transport *tr)
