@@ -341,11 +341,6 @@ uint64_t wsc__next_deadline(const struct wsc_conn *c)
     return t;
 }
 
-int wsc__fail(struct wsc_conn *c, int err, const char *what)
-{
-    return failf(c, err, "%s", what);
-}
-
 /* Reads at least one byte by the deadline: 0, WSC_ETIMEDOUT, WSC_EEOF or an error.
  * Keepalive timers run while it waits. The bytes go to the input buffer, or
  * with @p dst to dst[0..cap) (*got of them). */

@@ -35,6 +35,5 @@ int wsc__flush(struct wsc_conn *c);
 int wsc__run_timers(struct wsc_conn *c);
 /* When the next timer is due (wsc_platform_now_ms() scale), or UINT64_MAX. */
 uint64_t wsc__next_deadline(const struct wsc_conn *c);
-int wsc__fail(struct wsc_conn *c, int err, const char *what);
 
 #endif
