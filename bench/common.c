@@ -232,7 +232,7 @@ static void usage(const char *driver)
 {
     fprintf(stderr,
             "usage: %s --port P --kind recv|recv-text|send|echo --size BYTES --count N\n"
-            "          [--cpu C] [--server-cpu C] [--bulk] [--callgrind] [--corrupt]\n",
+            "          [--cpu C] [--server-cpu C] [--bulk] [--framed] [--callgrind] [--corrupt]\n",
             driver);
     exit(2);
 }
@@ -248,6 +248,10 @@ void bench_parse_args(int argc, char **argv, struct bench_args *a, const char *d
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(k, "--bulk") == 0) {
             a->w.raw_bulk = true;
+            continue;
+        }
+        if (strcmp(k, "--framed") == 0) {
+            a->w.raw_framed = true;
             continue;
         }
         if (strcmp(k, "--callgrind") == 0) {
@@ -320,10 +324,10 @@ void bench_meter_report(struct bench_meter *m)
     const struct bench_workload *w = &m->args->w;
     double wall = m->t1 - m->t0;
     double bytes = (double)w->size * (double)w->count;
-    printf("RESULT driver=%s kind=%s size=%zu count=%llu bulk=%d wall_s=%.6f mbps=%.3f "
-           "user_s=%.6f sys_s=%.6f cpu_us_per_msg=%.4f",
+    printf("RESULT driver=%s kind=%s size=%zu count=%llu bulk=%d framed=%d wall_s=%.6f "
+           "mbps=%.3f user_s=%.6f sys_s=%.6f cpu_us_per_msg=%.4f",
            m->driver, bench_kind_name(w->kind), w->size, (unsigned long long)w->count,
-           w->raw_bulk ? 1 : 0, wall, bytes / wall / 1e6, m->u1 - m->u0, m->s1 - m->s0,
+           w->raw_bulk ? 1 : 0, w->raw_framed ? 1 : 0, wall, bytes / wall / 1e6, m->u1 - m->u0, m->s1 - m->s0,
            (m->u1 - m->u0 + m->s1 - m->s0) * 1e6 / (double)w->count);
     if (m->lat && m->nlat > 0) {
         qsort(m->lat, (size_t)m->nlat, sizeof(double), cmp_double);

@@ -29,6 +29,7 @@ struct bench_workload {
     uint64_t count;  /* messages (round trips for echo) */
     int server_cpu;  /* CPU the server thread pins itself to, or -1 */
     bool raw_bulk;   /* raw TCP send: large writes instead of one send() per message */
+    bool raw_framed; /* raw TCP send: one send() per message of a masked frame's size */
     bool corrupt;    /* self-test: one payload is damaged and the run must fail */
 };
 

@@ -132,9 +132,13 @@ for rep in $(seq 1 "$reps"); do
     for i in $(seq 0 $((n - 1))); do
       d=${available[$(((i + rep) % n))]}
       run_one "$rep" "$d" "$kind" "$size" "$count"
-      # Sends also in large writes: raw TCP's, and wsc's event API batching.
+      # Sends also in large writes: raw TCP's, and wsc's event API batching;
+      # and raw TCP with writes of the size a masked frame has.
       if { [ "$d" = raw ] || [ "$d" = wsc ]; } && [ "$kind" = send ]; then
         run_one "$rep" "$d" "$kind" "$size" "$count" --bulk
+      fi
+      if [ "$d" = raw ] && [ "$kind" = send ]; then
+        run_one "$rep" "$d" "$kind" "$size" "$count" --framed
       fi
     done
     printf '   %-9s done\n' "$name"
