@@ -28,12 +28,16 @@ extern "C" {
 #define WSC_PROXY_USERINFO_MAX 256
 /* curl's default port for proxies given without one (not 80, not 3128). */
 #define WSC_PROXY_DEFAULT_PORT 1080
-/* Limits for the proxy's reply head. wsc_proxy_connect() keeps the head, the
- * header table and the request (at most 928 bytes) on its stack: about 6 KB
- * on a 64-bit target. More header fields than the table holds are fine: a
- * tunnel needs none of them. */
+/* Limits for the proxy's reply head. The head, the header table and the
+ * request live in a struct wsc_proxy_exchange: about 6 KB on a 64-bit target
+ * (on wsc_proxy_connect()'s stack). More header fields than the table holds
+ * are fine: a tunnel needs none of them. */
 #define WSC_PROXY_HEAD_MAX 4096
 #define WSC_PROXY_HEADERS_MAX 16
+/* The longest CONNECT request: "CONNECT " + [255-byte host]:65535 + " HTTP/1.1",
+ * the same authority in Host, and Basic credentials of a 256-byte
+ * "user:password" (344 base64 characters) come to 928 bytes. */
+#define WSC_PROXY_REQUEST_MAX 1024
 
 /** An HTTP proxy. Strings are NUL-terminated. */
 struct wsc_proxy {
@@ -139,6 +143,32 @@ int wsc_proxy_connect(const struct wsc_transport *tr, const struct wsc_proxy *p,
                       const char *host, bool host_ipv6, uint16_t port, uint8_t *in,
                       size_t in_cap, size_t *in_len, int timeout_ms, char *detail,
                       size_t detail_len);
+
+/** The state of one CONNECT exchange run in steps. It points into itself:
+ *  do not move or copy it between wsc_proxy_start() and the last step. */
+struct wsc_proxy_exchange {
+    char request[WSC_PROXY_REQUEST_MAX];
+    size_t request_len, request_sent;
+    char head[WSC_PROXY_HEAD_MAX];
+    struct wsc_header headers[WSC_PROXY_HEADERS_MAX];
+    struct wsc_handshake hs;
+    size_t pos, end; /* in[pos..end) was read but is not parsed yet */
+};
+
+/**
+ * wsc_proxy_connect() without waiting, for event loops: wsc_proxy_start()
+ * writes the request (same arguments and checks: WSC_EINVAL, WSC_EHEADER) and
+ * sends nothing; each wsc_proxy_step() then sends and reads what the transport
+ * takes and gives without blocking. A step returns 0 with the tunnel open and
+ * in[0..*in_len) as wsc_proxy_connect() leaves it; WSC_EAGAIN with *want set
+ * to WSC_WAIT_WRITE or WSC_WAIT_READ, to be called again once the transport is
+ * ready for it; or wsc_proxy_connect()'s errors (never WSC_ETIMEDOUT: the
+ * caller keeps the time). Pass the same @p in buffer to every step.
+ */
+int wsc_proxy_start(struct wsc_proxy_exchange *x, const struct wsc_proxy *p, const char *host,
+                    bool host_ipv6, uint16_t port, char *detail, size_t detail_len);
+int wsc_proxy_step(struct wsc_proxy_exchange *x, const struct wsc_transport *tr, uint8_t *in,
+                   size_t in_cap, size_t *in_len, int *want, char *detail, size_t detail_len);
 
 #ifdef __cplusplus
 }

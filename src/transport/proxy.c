@@ -18,11 +18,6 @@
 #include "core/wsc_internal.h"
 #include "wsc/wsc_proxy.h"
 
-/* Longest possible request: "CONNECT " + [255-byte host]:65535 + " HTTP/1.1",
- * the same authority in Host, and Basic credentials of a 256-byte
- * "user:password" (344 base64 characters) come to 928 bytes. */
-#define REQUEST_MAX 1024
-
 /* wsc_proxy_parse() copies the host of a struct wsc_url. */
 _Static_assert(WSC_PROXY_HOST_MAX == WSC_URL_HOST_MAX, "proxy and URL hosts differ");
 
@@ -525,36 +520,6 @@ static int wait_for(const struct wsc_transport *tr, int events, uint64_t deadlin
     return rc == 0 ? WSC_ETIMEDOUT : 0;
 }
 
-static int send_all(const struct wsc_transport *tr, const char *buf, size_t len,
-                    uint64_t deadline)
-{
-    size_t off = 0;
-    while (off < len) {
-        size_t n = 0;
-        int rc = tr->ops->send(tr->ctx, (const uint8_t *)buf + off, len - off, &n);
-        if (rc == 0)
-            off += n;
-        else if (rc != WSC_EAGAIN || (rc = wait_for(tr, WSC_WAIT_WRITE, deadline)) != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* One read of at least a byte into buf[0..cap): 0, WSC_EEOF, WSC_ETIMEDOUT or an
- * error. The read is tried before waiting, so bytes a transport holds inside
- * (decrypted TLS records) are not missed by a wait on the descriptor. */
-static int recv_some(const struct wsc_transport *tr, uint8_t *buf, size_t cap, size_t *got,
-                     uint64_t deadline)
-{
-    for (;;) {
-        int rc = tr->ops->recv(tr->ctx, buf, cap, got);
-        if (rc == 0)
-            return *got ? 0 : WSC_EEOF;
-        if (rc != WSC_EAGAIN || (rc = wait_for(tr, WSC_WAIT_READ, deadline)) != 0)
-            return rc;
-    }
-}
-
 /* Request text, with overflow noted instead of checked at every step. */
 struct out {
     char *p;
@@ -678,53 +643,91 @@ static void printable(char *dst, size_t cap, const char *s, size_t n)
     dst[i] = '\0';
 }
 
-int wsc_proxy_connect(const struct wsc_transport *tr, const struct wsc_proxy *p,
-                      const char *host, bool host_ipv6, uint16_t port, uint8_t *in,
-                      size_t in_cap, size_t *in_len, int timeout_ms, char *detail,
-                      size_t detail_len)
+int wsc_proxy_start(struct wsc_proxy_exchange *x, const struct wsc_proxy *p, const char *host,
+                    bool host_ipv6, uint16_t port, char *detail, size_t detail_len)
+{
+    set_detail(detail, detail_len, "%s", "");
+    if (!x || !host || port == 0) {
+        set_detail(detail, detail_len, "invalid arguments to wsc_proxy_start");
+        return WSC_EINVAL;
+    }
+    struct out o = {x->request, 0, sizeof(x->request), false};
+    int rc = write_request(&o, p, host, host_ipv6, port, detail, detail_len);
+    if (rc)
+        return rc;
+    x->request_len = o.len;
+    x->request_sent = 0;
+    wsc_handshake_init(&x->hs, NULL, x->head, sizeof(x->head), x->headers,
+                       WSC_PROXY_HEADERS_MAX);
+    x->pos = x->end = 0;
+    return 0;
+}
+
+/* The rest of the request, as far as the transport takes it. */
+static int send_request(struct wsc_proxy_exchange *x, const struct wsc_transport *tr, int *want,
+                        char *detail, size_t detail_len)
+{
+    while (x->request_sent < x->request_len) {
+        size_t n = 0;
+        int rc = tr->ops->send(tr->ctx, (const uint8_t *)x->request + x->request_sent,
+                               x->request_len - x->request_sent, &n);
+        if (rc == WSC_EAGAIN) {
+            *want = WSC_WAIT_WRITE;
+            return rc;
+        }
+        if (rc) {
+            set_detail(detail, detail_len, "sending CONNECT to the proxy failed: %s",
+                       wsc_strerror(rc));
+            return rc;
+        }
+        x->request_sent += n;
+    }
+    return 0;
+}
+
+/* Judges a complete head: 0 for a 2xx (the tunnel), WSC_EAGAIN to read the
+ * next head after an interim 1xx, else WSC_EPROXY. */
+static int judge_reply(struct wsc_proxy_exchange *x, char *detail, size_t detail_len)
+{
+    const struct wsc_handshake *hs = &x->hs;
+    if (hs->status >= 100 && hs->status < 200 && hs->status != 101) {
+        /* RFC 9110 15.2: interim replies precede the final one; parse the
+         * next head from the bytes that follow. */
+        wsc_handshake_init(&x->hs, NULL, x->head, sizeof(x->head), x->headers,
+                           WSC_PROXY_HEADERS_MAX);
+        return WSC_EAGAIN;
+    }
+    if (hs->status >= 200 && hs->status < 300)
+        return 0;
+    char reason[104];
+    printable(reason, sizeof(reason), hs->reason, hs->reason_len);
+    set_detail(detail, detail_len, "proxy refused CONNECT: %d%s%s", hs->status,
+               reason[0] ? " " : "", reason);
+    return WSC_EPROXY;
+}
+
+int wsc_proxy_step(struct wsc_proxy_exchange *x, const struct wsc_transport *tr, uint8_t *in,
+                   size_t in_cap, size_t *in_len, int *want, char *detail, size_t detail_len)
 {
     set_detail(detail, detail_len, "%s", "");
     if (in_len)
         *in_len = 0;
-    if (!tr || !tr->ops || !host || !in || in_cap == 0 || !in_len || port == 0) {
-        set_detail(detail, detail_len, "invalid arguments to wsc_proxy_connect");
+    if (want)
+        *want = 0;
+    if (!x || !tr || !tr->ops || !in || in_cap == 0 || !in_len || !want) {
+        set_detail(detail, detail_len, "invalid arguments to wsc_proxy_step");
         return WSC_EINVAL;
     }
-    uint64_t deadline = deadline_after(timeout_ms);
-
-    char req[REQUEST_MAX];
-    struct out o = {req, 0, sizeof(req), false};
-    int rc = write_request(&o, p, host, host_ipv6, port, detail, detail_len);
+    int rc = send_request(x, tr, want, detail, detail_len);
     if (rc)
         return rc;
-    rc = send_all(tr, req, o.len, deadline);
-    if (rc == WSC_ETIMEDOUT) {
-        set_detail(detail, detail_len, "timed out sending CONNECT to the proxy");
-        return rc;
-    }
-    if (rc) {
-        set_detail(detail, detail_len, "sending CONNECT to the proxy failed: %s",
-                   wsc_strerror(rc));
-        return rc;
-    }
-
-    char head[WSC_PROXY_HEAD_MAX];
-    struct wsc_header headers[WSC_PROXY_HEADERS_MAX];
-    struct wsc_handshake hs;
-    wsc_handshake_init(&hs, NULL, head, sizeof(head), headers, WSC_PROXY_HEADERS_MAX);
-    size_t pos = 0, end = 0; /* in[pos..end) is read but not yet parsed */
     for (;;) {
-        if (pos == end) {
+        if (x->pos == x->end) {
             /* Everything read so far is parsed: only now read again. */
-            rc = recv_some(tr, in, in_cap, &end, deadline);
-            pos = 0;
-            if (rc == WSC_EEOF) {
-                set_detail(detail, detail_len, "proxy closed the connection");
-                return rc;
-            }
-            if (rc == WSC_ETIMEDOUT) {
-                set_detail(detail, detail_len,
-                           "timed out waiting for the proxy's reply to CONNECT");
+            size_t got = 0;
+            rc = tr->ops->recv(tr->ctx, in, in_cap, &got);
+            if (rc == WSC_EAGAIN) {
+                *want = WSC_WAIT_READ;
                 return rc;
             }
             if (rc) {
@@ -732,13 +735,19 @@ int wsc_proxy_connect(const struct wsc_transport *tr, const struct wsc_proxy *p,
                            wsc_strerror(rc));
                 return rc;
             }
+            if (got == 0) {
+                set_detail(detail, detail_len, "proxy closed the connection");
+                return WSC_EEOF;
+            }
+            x->pos = 0;
+            x->end = got;
         }
         size_t used;
-        rc = wsc_handshake_parse(&hs, in + pos, end - pos, &used);
-        pos += used;
+        rc = wsc_handshake_parse(&x->hs, in + x->pos, x->end - x->pos, &used);
+        x->pos += used;
         /* Checked on every outcome, so the verdict cannot depend on whether
          * the head arrived in one read or many. */
-        if (!looks_like_http(&hs)) {
+        if (!looks_like_http(&x->hs)) {
             set_detail(detail, detail_len,
                        "the proxy's reply is not HTTP (is it an HTTP proxy?)");
             return WSC_EPROXY;
@@ -756,25 +765,49 @@ int wsc_proxy_connect(const struct wsc_transport *tr, const struct wsc_proxy *p,
             set_detail(detail, detail_len, "the proxy sent a malformed reply to CONNECT");
             return WSC_EPROXY;
         }
-        if (hs.status >= 100 && hs.status < 200 && hs.status != 101) {
-            /* RFC 9110 15.2: interim replies precede the final one; parse the
-             * next head from the bytes that follow. */
-            wsc_handshake_init(&hs, NULL, head, sizeof(head), headers,
-                               WSC_PROXY_HEADERS_MAX);
+        rc = judge_reply(x, detail, detail_len);
+        if (rc == WSC_EAGAIN)
             continue;
-        }
-        if (hs.status >= 200 && hs.status < 300) {
-            /* RFC 9110 9.3.6: after a 2xx the connection is the tunnel, right
-             * after the blank line (a Content-Length here means nothing), so
-             * what followed the head is the peer's first bytes: keep them. */
-            memmove(in, in + pos, end - pos);
-            *in_len = end - pos;
-            return 0;
-        }
-        char reason[104];
-        printable(reason, sizeof(reason), hs.reason, hs.reason_len);
-        set_detail(detail, detail_len, "proxy refused CONNECT: %d%s%s", hs.status,
-                   reason[0] ? " " : "", reason);
-        return WSC_EPROXY;
+        if (rc)
+            return rc;
+        /* RFC 9110 9.3.6: after a 2xx the connection is the tunnel, right
+         * after the blank line (a Content-Length here means nothing), so
+         * what followed the head is the peer's first bytes: keep them. */
+        memmove(in, in + x->pos, x->end - x->pos);
+        *in_len = x->end - x->pos;
+        return 0;
     }
+}
+
+int wsc_proxy_connect(const struct wsc_transport *tr, const struct wsc_proxy *p,
+                      const char *host, bool host_ipv6, uint16_t port, uint8_t *in,
+                      size_t in_cap, size_t *in_len, int timeout_ms, char *detail,
+                      size_t detail_len)
+{
+    set_detail(detail, detail_len, "%s", "");
+    if (in_len)
+        *in_len = 0;
+    if (!tr || !tr->ops || !host || !in || in_cap == 0 || !in_len || port == 0) {
+        set_detail(detail, detail_len, "invalid arguments to wsc_proxy_connect");
+        return WSC_EINVAL;
+    }
+    uint64_t deadline = deadline_after(timeout_ms);
+    struct wsc_proxy_exchange x;
+    int rc = wsc_proxy_start(&x, p, host, host_ipv6, port, detail, detail_len);
+    while (rc == 0) {
+        int want = 0;
+        rc = wsc_proxy_step(&x, tr, in, in_cap, in_len, &want, detail, detail_len);
+        if (rc != WSC_EAGAIN)
+            break;
+        /* wait_for() tries no read first: the step just found nothing to read
+         * and the proxy exchange runs over plain TCP, which holds no bytes. */
+        rc = wait_for(tr, want, deadline);
+        const char *doing = want == WSC_WAIT_WRITE ? "sending CONNECT to the proxy"
+                                                   : "waiting for the proxy's reply to CONNECT";
+        if (rc == WSC_ETIMEDOUT)
+            set_detail(detail, detail_len, "timed out %s", doing);
+        else if (rc)
+            set_detail(detail, detail_len, "%s failed: %s", doing, wsc_strerror(rc));
+    }
+    return rc;
 }

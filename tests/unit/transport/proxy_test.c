@@ -7,7 +7,9 @@
  * it) run through wsc_test_each_chunking(), at several input-buffer sizes. The
  * log holds the outcome and, on success, the tunnel as the next layer sees it:
  * the bytes wsc_proxy_connect() left in the buffer followed by everything the
- * transport still delivers. That text must be identical for every chunking
+ * transport still delivers. Each case runs twice: through wsc_proxy_connect(),
+ * and through wsc_proxy_start()/wsc_proxy_step() with no waits, as an event
+ * loop drives them. That text must be identical for every chunking
  * and buffer size, which is the no-loss rule: not one byte of the tunnel may
  * be dropped, duplicated or reordered at the proxy boundary.
  */
@@ -711,7 +713,42 @@ static const char *rc_name(int rc)
 struct run_ctx {
     const struct exchange *ex;
     size_t in_cap;
+    bool stepped; /* wsc_proxy_start/step as an event loop runs them */
 };
+
+/* The exchange without waits: a step after every EAGAIN, checking that it
+ * asks for the right readiness, with every other send refused too. */
+static int run_steps(struct script *s, struct wsc_transport *tr, const struct wsc_proxy *p,
+                     uint8_t *in, size_t in_cap, size_t *in_len, char *detail,
+                     size_t detail_len)
+{
+    struct wsc_proxy_exchange *x = malloc(sizeof(*x));
+    assert_non_null(x);
+    s->send_stall = true;
+    int rc = wsc_proxy_start(x, p, "example.com", false, 443, detail, detail_len);
+    assert_int_equal(s->calls, 0); /* start sends nothing */
+    for (unsigned turns = 0; rc == 0; turns++) {
+        assert_true(turns < 100000);
+        int want = -1;
+        rc = wsc_proxy_step(x, tr, in, in_cap, in_len, &want, detail, detail_len);
+        if (rc != WSC_EAGAIN) {
+            assert_int_equal(want, 0);
+            break;
+        }
+        assert_int_equal(want, request_complete(s) ? WSC_WAIT_READ : WSC_WAIT_WRITE);
+        if (want == WSC_WAIT_READ && s->pos == s->len && !s->eof_at_end) {
+            /* Nothing more will come: a loop's timer ends this, as the
+             * blocking wrapper's deadline does. */
+            strcpy(detail, "timed out waiting for the proxy's reply to CONNECT");
+            rc = WSC_ETIMEDOUT;
+            *in_len = 0;
+        } else {
+            rc = 0;
+        }
+    }
+    free(x);
+    return rc;
+}
 
 static void run_exchange(void *vctx, const uint8_t *data, size_t len, const size_t *bounds,
                          size_t nbounds, struct wsc_test_log *log)
@@ -731,8 +768,11 @@ static void run_exchange(void *vctx, const uint8_t *data, size_t len, const size
     assert_non_null(in);
     size_t in_len = 12345;
     char detail[256];
-    int rc = wsc_proxy_connect(&tr, &p, "example.com", false, 443, in, ctx->in_cap, &in_len,
-                               1000, detail, sizeof(detail));
+    int rc = ctx->stepped ? run_steps(&s, &tr, &p, in, ctx->in_cap, &in_len, detail,
+                                      sizeof(detail))
+                          : wsc_proxy_connect(&tr, &p, "example.com", false, 443, in,
+                                              ctx->in_cap, &in_len, 1000, detail,
+                                              sizeof(detail));
     const char *want = ctx->ex->auth ? AUTH_REQUEST : PLAIN_REQUEST;
     bool sent_ok = s.sent_len == strlen(want) && memcmp(s.sent, want, s.sent_len) == 0;
     wsc_test_log_printf(log, "rc=%s sent=%s", rc_name(rc), sent_ok ? "ok" : "WRONG");
@@ -759,15 +799,16 @@ static void connect_exchange_keeps_the_tunnel_bytes_at_every_split(void **state)
      * read ends inside the tunnel bytes; 1: one byte per read. */
     static const size_t caps[] = {4096, 64, 7, 1};
     for (size_t i = 0; i < sizeof(exchanges) / sizeof(exchanges[0]); i++) {
-        for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-            struct run_ctx ctx = {&exchanges[i], caps[c]};
+        for (size_t c = 0; c < 2 * sizeof(caps) / sizeof(caps[0]); c++) {
+            struct run_ctx ctx = {&exchanges[i], caps[c / 2], c % 2 == 1};
             const char *reply = exchanges[i].reply;
             size_t len = strlen(reply);
             /* An exact-size copy: reading past the script trips ASan. */
             uint8_t *data = malloc(len ? len : 1);
             assert_non_null(data);
             memcpy(data, reply, len);
-            print_message("%s (in_cap %zu)\n", exchanges[i].name, caps[c]);
+            print_message("%s (in_cap %zu%s)\n", exchanges[i].name, ctx.in_cap,
+                          ctx.stepped ? ", in steps" : "");
             wsc_test_each_chunking(data, len, exchanges[i].log, run_exchange, &ctx);
             free(data);
         }
@@ -804,10 +845,10 @@ static void reply_head_limit_is_inclusive(void **state)
         {"head over the limit", over, false, false,
          "rc=EPROXY sent=ok detail=the proxy's reply head exceeds 4096 bytes\n"},
     };
-    for (int i = 0; i < 2; i++) {
-        struct run_ctx ctx = {&ex[i], 1500};
-        wsc_test_each_chunking((const uint8_t *)ex[i].reply, strlen(ex[i].reply), ex[i].log,
-                               run_exchange, &ctx);
+    for (int i = 0; i < 4; i++) {
+        struct run_ctx ctx = {&ex[i / 2], 1500, i % 2 == 1};
+        wsc_test_each_chunking((const uint8_t *)ex[i / 2].reply, strlen(ex[i / 2].reply),
+                               ex[i / 2].log, run_exchange, &ctx);
     }
     free(fits);
     free(over);
@@ -953,6 +994,26 @@ static void injection_and_bad_arguments_are_refused_before_sending(void **state)
                      WSC_EINVAL);
     assert_int_equal(wsc_proxy_connect(&tr, NULL, "h", false, 0, in, sizeof(in), &in_len, 0,
                                        detail, sizeof(detail)),
+                     WSC_EINVAL);
+    /* The same checks in steps; a bad host fails at start, before any step. */
+    struct wsc_proxy_exchange x;
+    int want = 0;
+    assert_int_equal(wsc_proxy_start(NULL, NULL, "h", false, 80, detail, sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_start(&x, NULL, NULL, false, 80, detail, sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_start(&x, NULL, "h", false, 0, detail, sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_start(&x, NULL, "a\r\nX: y", false, 80, detail, sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_start(&x, NULL, "h", false, 80, detail, sizeof(detail)), 0);
+    assert_int_equal(wsc_proxy_step(&x, NULL, in, sizeof(in), &in_len, &want, detail,
+                                    sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_step(&x, &tr, in, 0, &in_len, &want, detail, sizeof(detail)),
+                     WSC_EINVAL);
+    assert_int_equal(wsc_proxy_step(&x, &tr, in, sizeof(in), &in_len, NULL, detail,
+                                    sizeof(detail)),
                      WSC_EINVAL);
     assert_int_equal(s.calls, 0);
 }
