@@ -253,6 +253,8 @@ struct wsc_stats {
  * A connection. Fields are private; the struct is public so it can live in
  * static, stack or pooled memory.
  */
+struct wsc__proxying; /* private to the library */
+
 struct wsc_conn {
     enum wsc_conn_state state;
     struct wsc_options opt;
@@ -317,7 +319,8 @@ struct wsc_conn {
     /* event-driven operation (wsc_conn_start): nothing waits */
     bool nonblock;
     uint8_t phase;             /* how far connecting has got */
-    uint8_t tls_want;          /* the TLS handshake waits to read or write */
+    uint8_t tls_want;          /* TLS handshake or proxy exchange waits to read/write */
+    struct wsc__proxying *proxying; /* the CONNECT exchange, while it runs */
     size_t req_len, req_sent;  /* the request head in out[], and how much went */
     uint64_t connect_deadline; /* connecting must be done by then */
     uint64_t close_deadline;   /* our close must be answered by then, or 0 */
@@ -563,10 +566,10 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * (getaddrinfo; pass an IP literal to avoid it): the TCP connect, the TLS
  * handshake and the WebSocket handshake all run in the loop, within
  * connect_timeout_ms. The descriptor may change while addresses are tried:
- * read wsc_conn_fd() after each call. Through a proxy, the TCP connect, the
- * CONNECT exchange and TLS complete inside wsc_conn_start(). Redirects are
- * not followed (the failure is WSC_EHS_STATUS with the status and Location
- * available).
+ * read wsc_conn_fd() after each call. Through a proxy the TCP connect to it
+ * and the CONNECT exchange run in the loop too (the exchange's state, about
+ * 6 KB, is allocated until the tunnel is open). Redirects are not followed
+ * (the failure is WSC_EHS_STATUS with the status and Location available).
  */
 
 /**

@@ -320,6 +320,11 @@ int wsc__run_timers(struct wsc_conn *c)
     if (c->state == WSC_CONN_CONNECTING || c->state == WSC_CONN_HANDSHAKING) {
         if (now < c->connect_deadline)
             return 0;
+        if (c->phase == WSC__PHASE_PROXY)
+            return failf(c, WSC_ETIMEDOUT, "timed out %s", c->tls_want == WSC_WAIT_WRITE
+                                                             ? "sending CONNECT to the proxy"
+                                                             : "waiting for the proxy's reply "
+                                                               "to CONNECT");
         return failf(c, WSC_ETIMEDOUT, "%s", c->state == WSC_CONN_CONNECTING
                                                  ? "timed out connecting"
                                                  : "timed out waiting for the handshake response");
@@ -881,6 +886,21 @@ static int tcp_to(struct wsc_conn *c, const char *what, const char *host, bool i
     return 0;
 }
 
+/* Event loops through a proxy: the CONNECT exchange, and where it goes (for
+ * messages: the proxy's struct is not kept). Freed once the tunnel is open. */
+struct wsc__proxying {
+    struct wsc_proxy_exchange x;
+    char host[WSC_PROXY_HOST_MAX];
+    uint16_t port;
+    bool ipv6;
+};
+
+static void free_proxying(struct wsc_conn *c)
+{
+    mem_free(c, c->proxying);
+    c->proxying = NULL;
+}
+
 /* Event loops: the TCP connect started by wsc__connect_layers() is done when
  * this returns 0; WSC_EAGAIN while it is still in progress. */
 int wsc__tcp_finish(struct wsc_conn *c)
@@ -889,7 +909,60 @@ int wsc__tcp_finish(struct wsc_conn *c)
     if (rc == WSC_EAGAIN || rc == 0)
         return rc;
     c->tr_open = false; /* the descriptor is gone already */
+    const struct wsc__proxying *p = c->proxying;
+    if (p)
+        return connect_failed(c, "proxy ", p->host, p->ipv6, p->port, rc);
     return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
+}
+
+/* Event loops: one step of the CONNECT exchange. 0 once the tunnel is open,
+ * its first bytes in the input buffer; WSC_EAGAIN (c->tls_want says for what),
+ * or the failure. */
+int wsc__proxy_step(struct wsc_conn *c)
+{
+    char detail[WSC_ERROR_DETAIL_MAX];
+    size_t left = 0;
+    int want = 0;
+    c->phase = WSC__PHASE_PROXY;
+    int rc = wsc_proxy_step(&c->proxying->x, &c->tr, c->in, c->in_cap, &left, &want, detail,
+                            sizeof(detail));
+    if (rc == WSC_EAGAIN) {
+        c->tls_want = (uint8_t)want;
+        return rc;
+    }
+    free_proxying(c);
+    if (rc)
+        return failf(c, rc, "%s", detail[0] ? detail : wsc_strerror(rc));
+    /* What followed the proxy's reply is the start of the tunnel: keep it. */
+    c->in_start = 0;
+    c->in_end = left;
+    c->phase = 0;
+    return 0;
+}
+
+/* Event loops: the request for the exchange, and the TCP connect to the proxy
+ * started; the loop finishes both. */
+static int start_proxying(struct wsc_conn *c, const struct wsc_proxy *px)
+{
+    c->proxying = mem_alloc(c, sizeof(*c->proxying));
+    if (!c->proxying)
+        return failf(c, WSC_ENOMEM, "out of memory for the proxy exchange");
+    struct wsc__proxying *p = c->proxying;
+    memcpy(p->host, px->host, sizeof(p->host));
+    p->port = px->port;
+    p->ipv6 = px->ipv6;
+    char detail[WSC_ERROR_DETAIL_MAX];
+    int rc = wsc_proxy_start(&p->x, px, c->url->host, c->url->ipv6, c->url->port, detail,
+                             sizeof(detail));
+    if (rc)
+        return failf(c, rc, "%s", detail[0] ? detail : wsc_strerror(rc));
+    trace(c, WSC_TRACE_REQUEST, "CONNECT %s:%u via proxy %s:%u%s%s", c->url->host,
+          c->url->port, px->host, px->port, px->source ? " from " : "",
+          px->source ? px->source : "");
+    rc = wsc_tcp_connect_start(&c->tcp, px->host, px->port);
+    if (rc && rc != WSC_EAGAIN)
+        return connect_failed(c, "proxy ", px->host, px->ipv6, px->port, rc);
+    return 0;
 }
 
 /* Event loops: TLS over the connected TCP transport, the handshake run by
@@ -959,9 +1032,9 @@ static int start_tls(struct wsc_conn *c, uint64_t deadline)
 
 /*
  * TCP (to the server or the proxy), the CONNECT tunnel, TLS: the transport
- * under the WebSocket handshake. Without @p wait and without a proxy, the TCP
- * connect is only started (WSC_EAGAIN, phase TCP) and the event loop finishes
- * it and runs the TLS handshake; through a proxy, all of it completes here,
+ * under the WebSocket handshake. Without @p wait the TCP connect is only
+ * started (WSC_EAGAIN, phase TCP) and the event loop finishes it and runs the
+ * CONNECT exchange and the TLS handshake; with it, all of it completes here,
  * within the connect timeout.
  */
 int wsc__connect_layers(struct wsc_conn *c, bool wait)
@@ -973,13 +1046,19 @@ int wsc__connect_layers(struct wsc_conn *c, bool wait)
         return rc;
     uint64_t deadline = c->connect_deadline;
     set_state(c, WSC_CONN_CONNECTING);
-    if (!wait && !use_proxy) {
-        rc = wsc_tcp_connect_start(&c->tcp, c->url->host, c->url->port);
-        if (rc && rc != WSC_EAGAIN)
-            return connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
+    if (!wait) {
+        if (use_proxy)
+            rc = start_proxying(c, &px);
+        else if ((rc = wsc_tcp_connect_start(&c->tcp, c->url->host, c->url->port)) != 0 &&
+                 rc != WSC_EAGAIN)
+            rc = connect_failed(c, "", c->url->host, c->url->ipv6, c->url->port, rc);
+        else
+            rc = 0;
+        if (rc)
+            return rc;
         wsc_tcp_transport(&c->tcp, &c->tr);
         c->tr_open = true;
-        c->phase = WSC__PHASE_TCP; /* finished (and TLS begun) in the loop */
+        c->phase = WSC__PHASE_TCP; /* finished (then CONNECT, TLS) in the loop */
         return WSC_EAGAIN;
     }
     if (!use_proxy)
@@ -1978,6 +2057,7 @@ void wsc_conn_free(struct wsc_conn *c)
     mem_free(c, c->url_text);
     mem_free(c, c->body);
     mem_free(c, c->detail);
+    free_proxying(c);
     c->detail = NULL;
     c->close_reason = NULL;
     c->req_headers = NULL;

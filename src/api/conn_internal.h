@@ -10,7 +10,8 @@
 
 /* struct wsc_conn.phase while connecting */
 enum {
-    WSC__PHASE_TCP = 1, /* non-blocking TCP connect in progress */
+    WSC__PHASE_TCP = 1, /* non-blocking TCP connect in progress (server or proxy) */
+    WSC__PHASE_PROXY,   /* CONNECT exchange with the proxy in progress */
     WSC__PHASE_TLS,     /* TLS handshake in progress */
     WSC__PHASE_REQUEST, /* request head being sent */
     WSC__PHASE_RESPONSE, /* awaiting the 101 */
@@ -22,6 +23,7 @@ int wsc__adopt_transport(struct wsc_conn *c, const struct wsc_transport *tr, con
                          const struct wsc_options *opt);
 int wsc__connect_layers(struct wsc_conn *c, bool wait);
 int wsc__tcp_finish(struct wsc_conn *c);
+int wsc__proxy_step(struct wsc_conn *c);
 int wsc__tls_begin(struct wsc_conn *c);
 int wsc__tls_step(struct wsc_conn *c);
 int wsc__handshake_request(struct wsc_conn *c);

@@ -7,6 +7,20 @@
  */
 #include "api/conn_internal.h"
 
+static int advance_connect(struct wsc_conn *c);
+
+/* TCP (and the tunnel, through a proxy) is up: TLS for wss://, then the request. */
+static int transport_ready(struct wsc_conn *c)
+{
+    c->phase = 0;
+    if (c->url->tls) {
+        int rc = wsc__tls_begin(c);
+        if (rc)
+            return rc == WSC_EAGAIN ? 0 : rc;
+    }
+    return advance_connect(c);
+}
+
 /* Opens the session once the 101 is in, or says what the handshake waits for. */
 static int advance_connect(struct wsc_conn *c)
 {
@@ -15,11 +29,13 @@ static int advance_connect(struct wsc_conn *c)
     case WSC__PHASE_TCP:
         if ((rc = wsc__tcp_finish(c)) != 0)
             return rc == WSC_EAGAIN ? 0 : rc;
-        if (c->url->tls) {
-            rc = wsc__tls_begin(c);
-            return rc == WSC_EAGAIN ? 0 : rc ? rc : advance_connect(c);
-        }
+        if (!c->proxying)
+            return transport_ready(c);
         /* fall through */
+    case WSC__PHASE_PROXY:
+        if ((rc = wsc__proxy_step(c)) != 0)
+            return rc == WSC_EAGAIN ? 0 : rc;
+        return transport_ready(c);
     case 0:
         if ((rc = wsc__handshake_request(c)) != 0)
             return rc;
@@ -76,7 +92,7 @@ int wsc_conn_interest(const struct wsc_conn *c)
         return 0;
     if (c->phase == WSC__PHASE_TCP || c->phase == WSC__PHASE_REQUEST)
         return WSC_WAIT_WRITE;
-    if (c->phase == WSC__PHASE_TLS)
+    if (c->phase == WSC__PHASE_TLS || c->phase == WSC__PHASE_PROXY)
         return c->tls_want;
     if (c->state == WSC_CONN_FAILED && !c->lingering)
         return 0;

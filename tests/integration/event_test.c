@@ -20,7 +20,6 @@
 #include "itest.h"
 
 #define TIMEOUT_MS 10000
-#define MAX_CONNS 128
 
 static const char *echo_path(void)
 {
@@ -34,44 +33,6 @@ static bool fixture(void)
     return f && f[0] == '1';
 }
 
-/* One poll() round over @p n connections: waits for what they want or their
- * next timer (at most 200 ms), then processes each. */
-static void pump(struct wsc_conn *cs, size_t n)
-{
-    struct pollfd p[MAX_CONNS];
-    int timeout = 200;
-    for (size_t i = 0; i < n; i++) {
-        int want = wsc_conn_interest(&cs[i]);
-        p[i].fd = want ? wsc_conn_fd(&cs[i]) : -1;
-        p[i].events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) |
-                              (want & WSC_WAIT_WRITE ? POLLOUT : 0));
-        p[i].revents = 0;
-        int t = wsc_conn_timer_ms(&cs[i]);
-        if (t >= 0 && t < timeout)
-            timeout = t;
-    }
-    assert_true(poll(p, (nfds_t)n, timeout) >= 0);
-    for (size_t i = 0; i < n; i++) {
-        int ready = (p[i].revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
-                    (p[i].revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0);
-        wsc_conn_process(&cs[i], ready);
-    }
-}
-
-/* Runs the loop until @p c is open (or fails: returns its error). */
-static int open_in_loop(struct wsc_conn *c)
-{
-    for (int rounds = 0; rounds < 500; rounds++) {
-        if (wsc_conn_state(c) == WSC_CONN_OPEN)
-            return 0;
-        if (wsc_conn_state(c) == WSC_CONN_FAILED)
-            return wsc_conn_error(c);
-        pump(c, 1);
-    }
-    fail_msg("the connection neither opened nor failed");
-    return -1;
-}
-
 static void start(struct wsc_conn *c, const char *url, const struct wsc_options *o)
 {
     int rc = wsc_conn_start(c, url, o);
@@ -81,7 +42,7 @@ static void start(struct wsc_conn *c, const char *url, const struct wsc_options 
     struct wsc_message m;
     if (wsc_conn_state(c) != WSC_CONN_OPEN)
         assert_int_equal(wsc_recv(c, &m, 0), WSC_EAGAIN);
-    rc = open_in_loop(c);
+    rc = itest_open_in_loop(c);
     if (rc)
         fail_msg("opening %s: %d %s", url, rc, wsc_conn_detail(c));
 }
@@ -95,7 +56,7 @@ static void next_message(struct wsc_conn *c, struct wsc_message *m)
             return;
         if (rc != WSC_EAGAIN)
             fail_msg("wsc_recv: %d %s", rc, wsc_conn_detail(c));
-        pump(c, 1);
+        itest_pump(c, 1);
     }
     fail_msg("no message arrived");
 }
@@ -118,7 +79,7 @@ static void queue(struct wsc_conn *c, uint8_t op, const void *data, size_t len)
             return;
         if (rc != WSC_EAGAIN)
             fail_msg("wsc_send: %d %s", rc, wsc_conn_detail(c));
-        pump(c, 1);
+        itest_pump(c, 1);
     }
     fail_msg("the send queue never drained");
 }
@@ -132,13 +93,13 @@ static void close_in_loop(struct wsc_conn *c)
     int rc, rounds = 0;
     while ((rc = wsc_recv(c, &m, 0)) == 0 || rc == WSC_EAGAIN) {
         assert_true(++rounds < 1000);
-        pump(c, 1);
+        itest_pump(c, 1);
     }
     assert_int_equal(rc, WSC_ECLOSED);
     assert_int_equal(wsc_conn_close_code(c), WSC_CLOSE_NORMAL);
     for (rounds = 0; wsc_conn_interest(c) != 0; rounds++) {
         assert_true(rounds < 100);
-        pump(c, 1);
+        itest_pump(c, 1);
     }
     assert_int_equal(wsc_conn_state(c), WSC_CONN_CLOSED);
     assert_int_equal(wsc_conn_fd(c), -1);
@@ -214,7 +175,7 @@ static void many_connections_echo_from_one_loop(void **state)
     size_t done = 0;
     for (int rounds = 0; done < CONNS; rounds++) {
         assert_true(rounds < 20000);
-        pump(cs, CONNS);
+        itest_pump(cs, CONNS);
         done = 0;
         for (size_t i = 0; i < CONNS; i++) {
             struct wsc_conn *c = &cs[i];
@@ -306,7 +267,7 @@ static void refused_connect_fails_in_the_loop(void **state)
      * first writable wakeup; either way with ECONNREFUSED. */
     int rc = wsc_conn_start(&c, "ws://127.0.0.1:1/", NULL);
     if (rc == 0)
-        rc = open_in_loop(&c);
+        rc = itest_open_in_loop(&c);
     assert_int_equal(rc, WSC_ECONNREFUSED);
     assert_non_null(strstr(wsc_conn_detail(&c), "connection refused"));
     assert_int_equal(wsc_conn_interest(&c), 0);
@@ -321,7 +282,7 @@ static void non_101_answer_fails_with_its_status(void **state)
     struct wsc_conn c;
     int rc = wsc_conn_start(&c, itest_url("/status?code=404&reason=Nope"), NULL);
     if (rc == 0) /* the answer may come before wsc_conn_start() returns */
-        rc = open_in_loop(&c);
+        rc = itest_open_in_loop(&c);
     assert_int_equal(rc, WSC_EHS_STATUS);
     assert_int_equal(wsc_conn_http_status(&c), 404);
     assert_non_null(strstr(wsc_conn_detail(&c), "404"));
@@ -340,7 +301,7 @@ static void violation_sends_its_close_code_and_fails(void **state)
     int rc, rounds = 0;
     while ((rc = wsc_recv(&c, &m, 0)) == WSC_EAGAIN || rc == 0) {
         assert_true(++rounds < 1000);
-        pump(&c, 1);
+        itest_pump(&c, 1);
     }
     assert_int_equal(rc, WSC_EMASKED);
     assert_int_equal(wsc_conn_state(&c), WSC_CONN_FAILED);
@@ -348,7 +309,7 @@ static void violation_sends_its_close_code_and_fails(void **state)
     /* Our close goes out and the peer is drained, then the transport closes. */
     for (rounds = 0; wsc_conn_interest(&c) != 0; rounds++) {
         assert_true(rounds < 100);
-        pump(&c, 1);
+        itest_pump(&c, 1);
     }
     wsc_conn_free(&c);
     if (!itest_log_has("/violation?kind=masked&id=event CLOSE 1002", 5000))

@@ -6,6 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <poll.h>
+#include <setjmp.h>
+
+#include <cmocka.h>
+
 const char *itest_url(const char *path_fmt, ...)
 {
     static char url[1024];
@@ -61,4 +66,40 @@ void itest_options(struct wsc_options *o)
         o->rx_buf_size = (size_t)strtoul(rx, NULL, 10);
     if (tx)
         o->tx_buf_size = (size_t)strtoul(tx, NULL, 10);
+}
+
+void itest_pump(struct wsc_conn *cs, size_t n)
+{
+    struct pollfd p[ITEST_MAX_CONNS];
+    assert_true(n <= ITEST_MAX_CONNS);
+    int timeout = 200;
+    for (size_t i = 0; i < n; i++) {
+        int want = wsc_conn_interest(&cs[i]);
+        p[i].fd = want ? wsc_conn_fd(&cs[i]) : -1;
+        p[i].events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) |
+                              (want & WSC_WAIT_WRITE ? POLLOUT : 0));
+        p[i].revents = 0;
+        int t = wsc_conn_timer_ms(&cs[i]);
+        if (t >= 0 && t < timeout)
+            timeout = t;
+    }
+    assert_true(poll(p, (nfds_t)n, timeout) >= 0);
+    for (size_t i = 0; i < n; i++) {
+        int ready = (p[i].revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
+                    (p[i].revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0);
+        wsc_conn_process(&cs[i], ready);
+    }
+}
+
+int itest_open_in_loop(struct wsc_conn *c)
+{
+    for (int rounds = 0; rounds < 500; rounds++) {
+        if (wsc_conn_state(c) == WSC_CONN_OPEN)
+            return 0;
+        if (wsc_conn_state(c) == WSC_CONN_FAILED)
+            return wsc_conn_error(c);
+        itest_pump(c, 1);
+    }
+    fail_msg("the connection neither opened nor failed");
+    return -1;
 }

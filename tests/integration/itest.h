@@ -24,6 +24,15 @@ void itest_options(struct wsc_options *o);
 /* Deterministic payload: byte i = (i * 31 + 7) & 0xff. */
 void itest_pattern(uint8_t *buf, size_t len);
 
+/* Event-driven API: one poll() round over @p n connections (at most
+ * ITEST_MAX_CONNS), waiting for what they want or their next timer (at most
+ * 200 ms), then wsc_conn_process() on each with what was seen. */
+#define ITEST_MAX_CONNS 128
+void itest_pump(struct wsc_conn *cs, size_t n);
+
+/* Runs itest_pump() on @p c until it is open (0) or failed (its error). */
+int itest_open_in_loop(struct wsc_conn *c);
+
 /* Asserts a wsc call returned 0, printing the connection's detail otherwise. */
 #define ITEST_OK(conn, expr)                                                        \
     do {                                                                            \

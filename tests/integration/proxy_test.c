@@ -658,6 +658,117 @@ static void wsc_connect_goes_through_the_proxy_option_and_environment(void **sta
     unsetenv("http_proxy");
 }
 
+/* ---- the event-driven API through the proxy ------------------------------ */
+
+/* The next message, running the loop while none is buffered. */
+static void loop_expect(struct wsc_conn *c, uint8_t op, const void *data, size_t len)
+{
+    struct wsc_message m;
+    int rc;
+    for (int rounds = 0; (rc = wsc_recv(c, &m, 0)) == WSC_EAGAIN; rounds++) {
+        assert_true(rounds < 1000);
+        itest_pump(c, 1);
+    }
+    ITEST_OK(c, rc);
+    assert_int_equal(m.opcode, op);
+    assert_int_equal(m.len, len);
+    assert_memory_equal(m.data, data, len);
+}
+
+/* wsc_conn_start() through the proxy: the TCP connect to it, the CONNECT
+ * exchange and the handshake all run in the loop, and the server's frames
+ * that arrive with its 101 (behind the proxy's 200) all come through. */
+static void event_api_runs_the_connect_exchange_in_the_loop(void **state)
+{
+    (void)state;
+    char proxy[128];
+    proxy_url(proxy, sizeof(proxy), PROXY_CREDENTIALS);
+    struct wsc_options o;
+    itest_options(&o);
+    o.proxy = proxy;
+    struct wsc_conn c;
+    ITEST_OK(&c, wsc_conn_start(&c, itest_url("/coalesced?big=70000&tag=event"), &o));
+    ITEST_OK(&c, itest_open_in_loop(&c));
+    assert_null(c.proxying); /* the exchange's 6 KB are freed once the tunnel is up */
+    assert_int_equal(wsc_conn_http_status(&c), 101);
+    uint8_t *big = malloc(70000);
+    assert_non_null(big);
+    itest_pattern(big, 70000);
+    loop_expect(&c, WSC_OP_TEXT, "hello", 5);
+    loop_expect(&c, WSC_OP_TEXT, "fragmented", 10);
+    loop_expect(&c, WSC_OP_BINARY, big, 70000);
+    loop_expect(&c, WSC_OP_TEXT, "last", 4);
+    free(big);
+    assert_int_equal(wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS), WSC_EAGAIN);
+    struct wsc_message m;
+    int rc, rounds = 0;
+    while ((rc = wsc_recv(&c, &m, 0)) == 0 || rc == WSC_EAGAIN) {
+        assert_true(++rounds < 1000);
+        itest_pump(&c, 1);
+    }
+    assert_int_equal(rc, WSC_ECLOSED);
+    wsc_conn_free(&c);
+    assert_true(proxy_log_has("CONNECT 127.0.0.1:%u AUTH ok", server_port()));
+    assert_true(itest_log_has("/coalesced?big=70000&tag=event CLOSE 1000", 2000));
+}
+
+/* Starts through @p proxy and runs the loop to the end: the error. */
+static int event_connect(struct wsc_conn *c, const char *proxy, int timeout_ms)
+{
+    struct wsc_options o;
+    itest_options(&o);
+    o.proxy = proxy;
+    o.connect_timeout_ms = timeout_ms;
+    int rc = wsc_conn_start(c, itest_url("/echo"), &o);
+    return rc ? rc : itest_open_in_loop(c);
+}
+
+static void event_api_reports_proxy_failures_from_the_loop(void **state)
+{
+    (void)state;
+    struct wsc_conn c;
+    char proxy[128];
+    proxy_url(proxy, sizeof(proxy), "alice:nope");
+    assert_int_equal(event_connect(&c, proxy, TIMEOUT_MS), WSC_EPROXY);
+    assert_string_equal(wsc_conn_detail(&c),
+                        "proxy refused CONNECT: 407 Proxy Authentication Required");
+    wsc_conn_free(&c);
+
+    uint16_t port = closed_port();
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", port);
+    assert_int_equal(event_connect(&c, proxy, TIMEOUT_MS), WSC_ECONNREFUSED);
+    char want[128];
+    snprintf(want, sizeof(want), "cannot connect to proxy 127.0.0.1:%u: connection refused",
+             port);
+    assert_string_equal(wsc_conn_detail(&c), want);
+    wsc_conn_free(&c);
+
+    /* A proxy that accepts and never answers: wsc_conn_start() returns while
+     * the reply is outstanding, and the connect timer ends the wait. */
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(silent >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(silent, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(silent, 4), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(silent, (struct sockaddr *)&a, &len), 0);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", ntohs(a.sin_port));
+    struct wsc_options o;
+    itest_options(&o);
+    o.proxy = proxy;
+    o.connect_timeout_ms = 300;
+    ITEST_OK(&c, wsc_conn_start(&c, itest_url("/echo"), &o));
+    assert_int_equal(wsc_conn_state(&c), WSC_CONN_CONNECTING);
+    assert_int_equal(itest_open_in_loop(&c), WSC_ETIMEDOUT);
+    assert_string_equal(wsc_conn_detail(&c),
+                        "timed out waiting for the proxy's reply to CONNECT");
+    wsc_conn_free(&c);
+    close(silent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +779,8 @@ int main(void)
         cmocka_unit_test(refused_target_gets_502_and_foreign_target_403),
         cmocka_unit_test(environment_proxy_is_used_unless_no_proxy_says_otherwise),
         cmocka_unit_test(wsc_connect_goes_through_the_proxy_option_and_environment),
+        cmocka_unit_test(event_api_runs_the_connect_exchange_in_the_loop),
+        cmocka_unit_test(event_api_reports_proxy_failures_from_the_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1083,24 +1083,6 @@ static void test_wss_proxy_refusal_is_not_a_tls_error(void **state)
 
 /* ---- the event-driven API over TLS ----------------------------------------- */
 
-/* One poll() round over @p n connections, at most 200 ms. */
-static void event_pump(struct wsc_conn *cs, size_t n)
-{
-    struct pollfd p[32];
-    assert_true(n <= 32);
-    for (size_t i = 0; i < n; i++) {
-        int want = wsc_conn_interest(&cs[i]);
-        p[i].fd = want ? wsc_conn_fd(&cs[i]) : -1;
-        p[i].events = (short)((want & WSC_WAIT_READ ? POLLIN : 0) |
-                              (want & WSC_WAIT_WRITE ? POLLOUT : 0));
-        p[i].revents = 0;
-    }
-    assert_true(poll(p, (nfds_t)n, 200) >= 0);
-    for (size_t i = 0; i < n; i++)
-        wsc_conn_process(&cs[i], (p[i].revents & (POLLIN | POLLHUP | POLLERR) ? WSC_WAIT_READ : 0) |
-                                     (p[i].revents & (POLLOUT | POLLERR) ? WSC_WAIT_WRITE : 0));
-}
-
 /* Twenty wss:// connections from one poll() loop: the TLS handshakes run in
  * the loop as the sockets become ready, then each echoes ten messages and
  * closes. */
@@ -1122,7 +1104,7 @@ static void test_event_loop_connections_over_tls(void **state)
     }
     for (int rounds = 0; closed < N; rounds++) {
         assert_true(rounds < 5000);
-        event_pump(cs, N);
+        itest_pump(cs, N);
         closed = 0;
         for (size_t i = 0; i < N; i++) {
             struct wsc_conn *c = &cs[i];
@@ -1164,6 +1146,47 @@ static void test_event_loop_connections_over_tls(void **state)
     }
 }
 
+/* wss:// through the proxy from the loop: TCP to the proxy, CONNECT, TLS end
+ * to end with the server, the handshake and a session, none of it waiting. */
+static void test_wss_event_loop_through_proxy(void **state)
+{
+    (void)state;
+    char proxy[256];
+    proxy_url(proxy, sizeof(proxy), PROXY_CREDENTIALS);
+    struct wsc_options o;
+    wss_options(&o);
+    o.proxy = proxy;
+    struct wsc_conn c;
+    int rc = wsc_conn_start(&c, wss_url("localhost", "/info"), &o);
+    if (rc == 0)
+        rc = itest_open_in_loop(&c);
+    if (rc)
+        fail_msg("through the proxy: %d %s", rc, wsc_conn_detail(&c));
+    assert_null(c.proxying);
+    struct wsc_message m;
+    for (int rounds = 0; (rc = wsc_recv(&c, &m, 0)) == WSC_EAGAIN; rounds++) {
+        assert_true(rounds < 500);
+        itest_pump(&c, 1);
+    }
+    ITEST_OK(&c, rc);
+    char info[256];
+    assert_true(m.len < sizeof(info));
+    memcpy(info, m.data, m.len);
+    info[m.len] = '\0';
+    expect_has(info, "sni=localhost ");
+    assert_true(
+        proxy_log_has("CONNECT localhost:%s AUTH ok", env_or_fail("WSC_TEST_PORT")));
+    assert_int_equal(wsc_close(&c, WSC_CLOSE_NORMAL, NULL, TIMEOUT_MS), WSC_EAGAIN);
+    for (int rounds = 0; wsc_conn_interest(&c) != 0; rounds++) {
+        assert_true(rounds < 500);
+        while (wsc_recv(&c, &m, 0) == 0) {
+        }
+        itest_pump(&c, 1);
+    }
+    assert_int_equal(wsc_conn_state(&c), WSC_CONN_CLOSED);
+    wsc_conn_free(&c);
+}
+
 /* A verification failure during a handshake run by the loop reads as it
  * does from wsc_connect(). */
 static void test_event_loop_tls_failure_is_specific(void **state)
@@ -1176,7 +1199,7 @@ static void test_event_loop_tls_failure_is_specific(void **state)
     int rc = wsc_conn_start(&c, wss_url("127.0.0.1", "/event-other-ca-%u", next_tag()), &o);
     for (int rounds = 0; rc == 0 && wsc_conn_state(&c) != WSC_CONN_FAILED; rounds++) {
         assert_true(rounds < 500);
-        event_pump(&c, 1);
+        itest_pump(&c, 1);
     }
     assert_int_equal(wsc_conn_error(&c), WSC_ETLS);
     expect_has(wsc_conn_detail(&c), "TLS with 127.0.0.1 failed: certificate verify failed");
@@ -1249,6 +1272,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wss_through_proxy),
         cmocka_unit_test(test_wss_through_proxy_verifies_the_server),
         cmocka_unit_test(test_wss_proxy_refusal_is_not_a_tls_error),
+        cmocka_unit_test(test_wss_event_loop_through_proxy),
     };
     const struct {
         const char *name;
