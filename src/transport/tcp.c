@@ -328,9 +328,14 @@ int wsc_tcp_connect_finish(struct wsc_tcp *t)
     if (err == EINPROGRESS || err == EALREADY)
         return WSC_EAGAIN;
     count_failure(t, err);
-    close(t->fd);
+    /* The next address gets its socket while the failed one is still open, so
+     * its number differs: an event loop that registered the old descriptor
+     * (epoll drops it on close) sees the change in wsc_conn_fd(). */
+    int failed = t->fd;
     t->fd = -1;
-    return start_next(t);
+    int rc = start_next(t);
+    close(failed);
+    return rc;
 }
 
 void wsc_tcp_connect_abort(struct wsc_tcp *t)
