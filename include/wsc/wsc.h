@@ -320,6 +320,7 @@ struct wsc_conn {
     bool nonblock;
     uint8_t phase;             /* how far connecting has got */
     uint8_t tls_want;          /* TLS handshake or proxy exchange waits to read/write */
+    uint8_t redirects;         /* event-driven: redirects followed so far */
     struct wsc__proxying *proxying; /* the CONNECT exchange, while it runs */
     size_t req_len, req_sent;  /* the request head in out[], and how much went */
     uint64_t connect_deadline; /* connecting must be done by then */
@@ -328,6 +329,8 @@ struct wsc_conn {
     uint64_t call_deadline;    /* this call's deadline once read, else 0 */
     int call_timeout_ms;
     bool lingering, shut;      /* draining the peer after a close; FIN sent */
+    bool keep_transport;       /* a failure leaves the transport open (a redirect
+                                  may follow, on a socket with a new number) */
     int error;
     char *detail;   /* WSC_ERROR_DETAIL_MAX bytes, allocated on failure */
     uint8_t *body; /* start of a non-101 response body (WSC_ERROR_BODY_MAX) */
@@ -565,11 +568,15 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * Connecting: ws:// and wss:// do not wait except for the host name lookup
  * (getaddrinfo; pass an IP literal to avoid it): the TCP connect, the TLS
  * handshake and the WebSocket handshake all run in the loop, within
- * connect_timeout_ms. The descriptor may change while addresses are tried:
- * read wsc_conn_fd() after each call. Through a proxy the TCP connect to it
- * and the CONNECT exchange run in the loop too (the exchange's state, about
- * 6 KB, is allocated until the tunnel is open). Redirects are not followed
- * (the failure is WSC_EHS_STATUS with the status and Location available).
+ * connect_timeout_ms. Through a proxy the TCP connect to it and the CONNECT
+ * exchange run in the loop too (the exchange's state, about 6 KB, is
+ * allocated until the tunnel is open). With max_redirects, a 301/302/307/308
+ * is followed in the loop as wsc_connect() follows it (connect_timeout_ms
+ * then applies to each hop). The descriptor changes while addresses are
+ * tried and when a redirect is followed: read wsc_conn_fd() after each call.
+ * A replacement never has the number of the descriptor it replaces (that one
+ * is closed only after the new one exists), so comparing numbers is enough to
+ * know when to register the new one (epoll drops a closed descriptor).
  */
 
 /**

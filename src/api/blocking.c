@@ -108,7 +108,7 @@ static int failf(struct wsc_conn *c, int err, const char *fmt, ...)
         vsnprintf(c->detail, WSC_ERROR_DETAIL_MAX, fmt, ap);
     va_end(ap);
     c->error = err;
-    if (!c->lingering)
+    if (!c->lingering && !c->keep_transport)
         close_transport(c);
     set_state(c, WSC_CONN_FAILED);
     return err;
@@ -1108,29 +1108,58 @@ static int redirect_refused(struct wsc_conn *c, const char *why, const char *tar
     return c->error;
 }
 
+bool wsc__redirect_next(struct wsc_conn *c, int rc, int hops, char *next, size_t cap)
+{
+    if (rc != WSC_EHS_STATUS || !is_redirect(c->hs.status) || c->opt.max_redirects <= 0)
+        return false;
+    const struct wsc_header *loc = wsc_handshake_header(&c->hs, "location");
+    if (!loc)
+        return redirect_refused(c, "the redirect has no Location", NULL), false;
+    if (wsc_url_resolve(c->url, loc->value, loc->value_len, next, cap))
+        return redirect_refused(c, "cannot follow the Location", "not a ws/wss/http(s) URL"),
+               false;
+    if (hops >= c->opt.max_redirects || hops >= WSC__MAX_HOPS)
+        return redirect_refused(c, "too many redirects", NULL), false;
+    struct wsc_url target;
+    if (wsc_url_parse(next, &target))
+        return redirect_refused(c, "cannot follow the Location", next), false;
+    /* Never let a redirect silently drop TLS. */
+    if (c->url->tls && !target.tls && !c->opt.allow_tls_downgrade)
+        return redirect_refused(c, "refusing a redirect from wss:// to ws://", next), false;
+    trace(c, WSC_TRACE_RESPONSE, "following %d redirect to %s", c->hs.status, next);
+    return true;
+}
+
+void wsc__close_transport(struct wsc_conn *c)
+{
+    close_transport(c);
+}
+
+bool wsc__hold_socket(struct wsc_conn *c, struct wsc_tcp *held)
+{
+    if (!c->tr_open || !c->tcp.owned || c->tcp.fd < 0)
+        return false; /* none, or an adopted transport: the caller's */
+    wsc_tcp_adopt(held, c->tcp.fd, true);
+    c->tcp.owned = false; /* closing the connection leaves it open */
+    return true;
+}
+
+void wsc__release_socket(struct wsc_tcp *held)
+{
+    struct wsc_transport tr;
+    wsc_tcp_transport(held, &tr);
+    tr.ops->close(tr.ctx);
+}
+
 int wsc_connect(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
 {
     if (!c)
         return WSC_EINVAL;
-    char next[WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32];
+    char next[WSC__REDIRECT_URL_MAX];
     for (int hops = 0;; hops++) {
         int rc = connect_once(c, url, opt);
-        if (rc != WSC_EHS_STATUS || !is_redirect(c->hs.status) || c->opt.max_redirects <= 0)
+        if (!wsc__redirect_next(c, rc, hops, next, sizeof(next)))
             return rc;
-        const struct wsc_header *loc = wsc_handshake_header(&c->hs, "location");
-        if (!loc)
-            return redirect_refused(c, "the redirect has no Location", NULL);
-        if (wsc_url_resolve(c->url, loc->value, loc->value_len, next, sizeof(next)))
-            return redirect_refused(c, "cannot follow the Location", "not a ws/wss/http(s) URL");
-        if (hops == c->opt.max_redirects)
-            return redirect_refused(c, "too many redirects", NULL);
-        struct wsc_url target;
-        if (wsc_url_parse(next, &target))
-            return redirect_refused(c, "cannot follow the Location", next);
-        /* Never let a redirect silently drop TLS. */
-        if (c->url->tls && !target.tls && !c->opt.allow_tls_downgrade)
-            return redirect_refused(c, "refusing a redirect from wss:// to ws://", next);
-        trace(c, WSC_TRACE_RESPONSE, "following %d redirect to %s", c->hs.status, next);
         wsc_conn_free(c);
         url = next;
     }

@@ -18,7 +18,22 @@ enum {
     WSC__PHASE_OPEN,
 };
 
+/* Redirect hops are counted in a uint8_t (struct wsc_conn.redirects). */
+#define WSC__MAX_HOPS 255
+#define WSC__REDIRECT_URL_MAX (WSC_URL_HOST_MAX + WSC_URL_RESOURCE_MAX + 32)
+
 int wsc__prepare(struct wsc_conn *c, const char *url, const struct wsc_options *opt);
+/* After attempt @p hops (0 for the first) failed with @p rc: true with @p next
+ * filled when it is a redirect to follow; else false, the failure standing
+ * (its detail says why a redirect was not followed). */
+bool wsc__redirect_next(struct wsc_conn *c, int rc, int hops, char *next, size_t cap);
+/* Keeps the connection's own socket open through wsc_conn_free() in @p held
+ * (false: none to keep), so that a socket opened before wsc__release_socket()
+ * gets another number: an epoll set drops a closed descriptor, and a loop
+ * that compares numbers would not register a new one with the old number. */
+bool wsc__hold_socket(struct wsc_conn *c, struct wsc_tcp *held);
+void wsc__close_transport(struct wsc_conn *c);
+void wsc__release_socket(struct wsc_tcp *held);
 int wsc__adopt_transport(struct wsc_conn *c, const struct wsc_transport *tr, const char *url,
                          const struct wsc_options *opt);
 int wsc__connect_layers(struct wsc_conn *c, bool wait);

@@ -21,6 +21,29 @@ static int transport_ready(struct wsc_conn *c)
     return advance_connect(c);
 }
 
+static int start(struct wsc_conn *c, const char *url, const struct wsc_options *opt,
+                 uint8_t hops);
+
+/* A redirect to follow (options.max_redirects): the connection starts over at
+ * the Location, on a new socket whose number differs from the old one's. */
+static int follow_redirect(struct wsc_conn *c, int rc)
+{
+    char next[WSC__REDIRECT_URL_MAX];
+    uint8_t hops = c->redirects;
+    if (!wsc__redirect_next(c, rc, hops, next, sizeof(next))) {
+        wsc__close_transport(c); /* the failure stands */
+        return rc;
+    }
+    struct wsc_options opt = c->opt;
+    struct wsc_tcp held;
+    bool holding = wsc__hold_socket(c, &held);
+    wsc_conn_free(c);
+    rc = start(c, next, &opt, (uint8_t)(hops + 1));
+    if (holding)
+        wsc__release_socket(&held);
+    return rc;
+}
+
 /* Opens the session once the 101 is in, or says what the handshake waits for. */
 static int advance_connect(struct wsc_conn *c)
 {
@@ -45,8 +68,13 @@ static int advance_connect(struct wsc_conn *c)
             return rc == WSC_EAGAIN ? 0 : rc;
         /* fall through */
     case WSC__PHASE_RESPONSE:
-        if ((rc = wsc__handshake_receive(c, 0)) != 0)
-            return rc == WSC_EAGAIN ? 0 : rc;
+        /* A failure here may be a redirect to follow: the socket stays open
+         * until follow_redirect() has decided. */
+        c->keep_transport = c->opt.max_redirects > 0;
+        rc = wsc__handshake_receive(c, 0);
+        c->keep_transport = false;
+        if (rc)
+            return rc == WSC_EAGAIN ? 0 : follow_redirect(c, rc);
         return wsc__session_start(c, 0);
     case WSC__PHASE_TLS:
         if ((rc = wsc__tls_step(c)) != 0)
@@ -57,14 +85,14 @@ static int advance_connect(struct wsc_conn *c)
     }
 }
 
-int wsc_conn_start(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+static int start(struct wsc_conn *c, const char *url, const struct wsc_options *opt,
+                 uint8_t hops)
 {
-    if (!c)
-        return WSC_EINVAL;
     int rc = wsc__prepare(c, url, opt);
     if (rc)
         return rc;
     c->nonblock = true;
+    c->redirects = hops;
     c->connect_deadline = c->opt.connect_timeout_ms < 0
                               ? UINT64_MAX
                               : wsc_platform_now_ms() + (uint64_t)c->opt.connect_timeout_ms;
@@ -72,6 +100,13 @@ int wsc_conn_start(struct wsc_conn *c, const char *url, const struct wsc_options
     if (rc && rc != WSC_EAGAIN)
         return rc;
     return advance_connect(c);
+}
+
+int wsc_conn_start(struct wsc_conn *c, const char *url, const struct wsc_options *opt)
+{
+    if (!c)
+        return WSC_EINVAL;
+    return start(c, url, opt, 0);
 }
 
 int wsc_conn_start_transport(struct wsc_conn *c, const struct wsc_transport *tr,

@@ -290,6 +290,77 @@ static void non_101_answer_fails_with_its_status(void **state)
     wsc_conn_free(&c);
 }
 
+/* The trace hook sees each redirect before the old socket is let go: note
+ * the descriptor the connection has then. */
+static int redirected_from_fd;
+
+static void note_redirect_fd(void *user, enum wsc_trace_kind kind, const char *text,
+                             size_t len)
+{
+    (void)kind;
+    struct wsc_conn *c = user;
+    if (len >= 9 && memcmp(text, "following", 9) == 0)
+        redirected_from_fd = wsc_conn_fd(c);
+}
+
+/* Redirects are followed in the loop when asked, on a socket whose number
+ * differs from the one it replaces (an epoll set drops the old one, and a loop
+ * that compares numbers would miss a new socket with the same number). */
+static void redirects_are_followed_in_the_loop(void **state)
+{
+    (void)state;
+    if (!fixture())
+        skip();
+    struct wsc_options o;
+    itest_options(&o);
+    struct wsc_conn c;
+    int rc = wsc_conn_start(&c, itest_url("/status?code=302&reason=Found&location=/echo"), &o);
+    if (rc == 0)
+        rc = itest_open_in_loop(&c);
+    assert_int_equal(rc, WSC_EHS_STATUS); /* off by default */
+    assert_int_equal(wsc_conn_http_status(&c), 302);
+    wsc_conn_free(&c);
+
+    o.max_redirects = 3;
+    /* One hop: the new socket is opened while the old one is still open. */
+    o.trace = note_redirect_fd;
+    o.trace_user = &c;
+    redirected_from_fd = -1;
+    rc = wsc_conn_start(&c, itest_url("/status?code=302&reason=Found&location=/echo"), &o);
+    if (rc == 0)
+        rc = itest_open_in_loop(&c);
+    ITEST_OK(&c, rc);
+    assert_int_equal(c.redirects, 1);
+    assert_true(redirected_from_fd >= 0);
+    assert_true(wsc_conn_fd(&c) != redirected_from_fd);
+    o.trace = NULL;
+    queue(&c, WSC_OP_TEXT, "after a redirect", 16);
+    expect(&c, WSC_OP_TEXT, "after a redirect", 16);
+    close_in_loop(&c);
+
+    /* Two hops: a 308 to a 307 to /protocol. */
+    ITEST_OK(&c, wsc_conn_start(&c, itest_url("/status?code=308&reason=Permanent&location="
+                                              "%%2Fstatus%%3Fcode%%3D307%%26reason%%3DTemp"
+                                              "%%26location%%3D%%252Fprotocol"),
+                                &o));
+    ITEST_OK(&c, itest_open_in_loop(&c));
+    assert_int_equal(c.redirects, 2);
+    expect(&c, WSC_OP_TEXT, "protocol=none", 13); /* /protocol greets with this */
+    close_in_loop(&c);
+
+    /* The hop limit ends a chain with a clear reason. */
+    o.max_redirects = 1;
+    rc = wsc_conn_start(&c, itest_url("/status?code=302&reason=Found&location=%%2Fstatus%%3F"
+                                      "code%%3D302%%26reason%%3DFound%%26location%%3D%%252Fecho"),
+                        &o);
+    if (rc == 0)
+        rc = itest_open_in_loop(&c);
+    assert_int_equal(rc, WSC_EHS_STATUS);
+    assert_non_null(strstr(wsc_conn_detail(&c), "too many redirects"));
+    assert_int_equal(wsc_conn_interest(&c), 0);
+    wsc_conn_free(&c);
+}
+
 static void violation_sends_its_close_code_and_fails(void **state)
 {
     (void)state;
@@ -325,6 +396,7 @@ int main(void)
         cmocka_unit_test(message_larger_than_the_queue_is_refused),
         cmocka_unit_test(refused_connect_fails_in_the_loop),
         cmocka_unit_test(non_101_answer_fails_with_its_status),
+        cmocka_unit_test(redirects_are_followed_in_the_loop),
         cmocka_unit_test(violation_sends_its_close_code_and_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
