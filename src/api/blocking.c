@@ -753,9 +753,17 @@ static int pooled_random(void *user, uint8_t *buf, size_t len)
             return rc;
         c->mask_pool_left = sizeof(c->mask_pool);
     }
-    memcpy(buf, c->mask_pool + sizeof(c->mask_pool) - c->mask_pool_left, len);
-    /* Used bytes are wiped: a key must not be readable after its frame. */
-    memset(c->mask_pool + sizeof(c->mask_pool) - c->mask_pool_left, 0, len);
+    /* Used bytes are wiped: a key must not be readable after its frame. A
+     * mask key (4 bytes) is copied with fixed sizes, which compile to moves
+     * instead of library calls. */
+    uint8_t *p = c->mask_pool + sizeof(c->mask_pool) - c->mask_pool_left;
+    if (len == 4) {
+        memcpy(buf, p, 4);
+        memset(p, 0, 4);
+    } else {
+        memcpy(buf, p, len);
+        memset(p, 0, len);
+    }
     c->mask_pool_left -= len;
     return 0;
 }
