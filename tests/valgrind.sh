@@ -61,6 +61,10 @@ check slow_peers itest_slow_test --- "${hostile[@]}"
 check zephyr_hostile itest_zephyr_test hostile --- "${hostile[@]}"
 check zephyr_echo itest_zephyr_test echo --- "${echo_peer[@]}"
 check zephyr_http itest_zephyr_test http --- "${http[@]}"
+# The event-driven API: its loop, the name lookup thread, redirects.
+extra_env=(FIXTURE=1 ECHO_PATH=/echo)
+check event_fixture itest_event_test --- "${hostile[@]}"
+extra_env=()
 # Buffers shrunk to force every boundary, as the *_tiny_buffers ctests do.
 extra_env=(WSC_TEST_RX_BUF=16 WSC_TEST_TX_BUF=512)
 # (hostile_test is not rerun with tiny buffers here: its 20 MB too-big case read

@@ -65,6 +65,7 @@ struct wsc_tcp {
      * attempts so far ended */
     void *ai_list, *ai_next;
     unsigned refused, failed;
+    void *resolving; /* a name lookup in progress; fd is its pipe meanwhile */
 };
 
 /**
@@ -76,18 +77,25 @@ struct wsc_tcp {
 int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int timeout_ms);
 
 /**
- * The same connect without waiting, for event loops: resolves @p host (the
- * lookup itself blocks; pass an IP literal to avoid it) and starts a
- * non-blocking connect to the first usable address. Returns 0 when already
- * connected, WSC_EAGAIN while the connect is in progress (wait until the
- * socket is writable, then call wsc_tcp_connect_finish()), or WSC_ERESOLVE,
+ * The same connect without waiting, for event loops. An IP literal is
+ * connected to at once; a name is looked up on a helper thread (getaddrinfo
+ * has no non-blocking form; if no thread can be started, the lookup blocks).
+ * Returns 0 when already connected, WSC_EAGAIN while the lookup or the
+ * connect is in progress: wait until t->fd is ready for
+ * wsc_tcp_connect_events(t) (READ for the lookup's pipe, WRITE for the
+ * socket), then call wsc_tcp_connect_finish(). Or WSC_ERESOLVE,
  * WSC_ECONNREFUSED, WSC_ECONNECT. Call wsc_tcp_connect_abort() to give up.
  */
 int wsc_tcp_connect_start(struct wsc_tcp *t, const char *host, uint16_t port);
 
-/** Completes wsc_tcp_connect_start() once the socket is writable: 0 when
- *  connected, WSC_EAGAIN while still in progress (possibly with the next
- *  address, on a new descriptor), or the error of the last address. */
+/** What wsc_tcp_connect_finish() waits for: WSC_WAIT_READ while the name
+ *  lookup runs, WSC_WAIT_WRITE while the socket connects. */
+int wsc_tcp_connect_events(const struct wsc_tcp *t);
+
+/** Completes wsc_tcp_connect_start() once t->fd is ready: 0 when connected,
+ *  WSC_EAGAIN while still in progress (the lookup done and a connect started,
+ *  or the next address tried: t->fd is then a new descriptor, never with the
+ *  number of the one it replaces), or the error of the last address. */
 int wsc_tcp_connect_finish(struct wsc_tcp *t);
 
 /** Abandons a connect in progress and frees its address list. */
@@ -565,15 +573,18 @@ int wsc_conn_timer_ms(const struct wsc_conn *c);
  * (wsc_close_start(): 5 s), after which the connection fails with
  * WSC_ETIMEDOUT. Keepalive pings and pongs run from wsc_conn_process().
  *
- * Connecting: ws:// and wss:// do not wait except for the host name lookup
- * (getaddrinfo; pass an IP literal to avoid it): the TCP connect, the TLS
- * handshake and the WebSocket handshake all run in the loop, within
- * connect_timeout_ms. Through a proxy the TCP connect to it and the CONNECT
+ * Connecting: nothing waits. A host name is looked up on a short-lived helper
+ * thread (getaddrinfo has no non-blocking form), the connection meanwhile
+ * asking for READ on a pipe that becomes readable with the answer (an IP
+ * literal needs no lookup; if no thread can be started, the lookup blocks).
+ * The TCP connect, the TLS handshake and the WebSocket handshake run in the
+ * loop, all within connect_timeout_ms. Through a proxy the TCP connect to it and the CONNECT
  * exchange run in the loop too (the exchange's state, about 6 KB, is
  * allocated until the tunnel is open). With max_redirects, a 301/302/307/308
  * is followed in the loop as wsc_connect() follows it (connect_timeout_ms
- * then applies to each hop). The descriptor changes while addresses are
- * tried and when a redirect is followed: read wsc_conn_fd() after each call.
+ * then applies to each hop). The descriptor changes from the lookup's pipe to
+ * the socket, while addresses are tried and when a redirect is followed: read
+ * wsc_conn_fd() after each call.
  * A replacement never has the number of the descriptor it replaces (that one
  * is closed only after the new one exists), so comparing numbers is enough to
  * know when to register the new one (epoll drops a closed descriptor).

@@ -36,6 +36,15 @@ void wsc_options_init(struct wsc_options *o)
     o->tx_buf_size = 65536 + WSC_FRAME_HEADER_MAX; /* a 64 KiB message in one write */
 }
 
+/* Event loops through a proxy: the CONNECT exchange, and where it goes (for
+ * messages: the proxy's struct is not kept). Freed once the tunnel is open. */
+struct wsc__proxying {
+    struct wsc_proxy_exchange x;
+    char host[WSC_PROXY_HOST_MAX];
+    uint16_t port;
+    bool ipv6;
+};
+
 /* ---- allocation and errors -------------------------------------------- */
 
 static void *mem_alloc(struct wsc_conn *c, size_t n)
@@ -320,6 +329,9 @@ int wsc__run_timers(struct wsc_conn *c)
     if (c->state == WSC_CONN_CONNECTING || c->state == WSC_CONN_HANDSHAKING) {
         if (now < c->connect_deadline)
             return 0;
+        if (c->phase == WSC__PHASE_TCP && c->tcp.resolving)
+            return failf(c, WSC_ETIMEDOUT, "timed out looking up %s",
+                         c->proxying ? c->proxying->host : c->url->host);
         if (c->phase == WSC__PHASE_PROXY)
             return failf(c, WSC_ETIMEDOUT, "timed out %s", c->tls_want == WSC_WAIT_WRITE
                                                              ? "sending CONNECT to the proxy"
@@ -893,15 +905,6 @@ static int tcp_to(struct wsc_conn *c, const char *what, const char *host, bool i
     c->tr_open = true;
     return 0;
 }
-
-/* Event loops through a proxy: the CONNECT exchange, and where it goes (for
- * messages: the proxy's struct is not kept). Freed once the tunnel is open. */
-struct wsc__proxying {
-    struct wsc_proxy_exchange x;
-    char host[WSC_PROXY_HOST_MAX];
-    uint16_t port;
-    bool ipv6;
-};
 
 static void free_proxying(struct wsc_conn *c)
 {

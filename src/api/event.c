@@ -125,7 +125,9 @@ int wsc_conn_interest(const struct wsc_conn *c)
 {
     if (!c || !c->tr_open)
         return 0;
-    if (c->phase == WSC__PHASE_TCP || c->phase == WSC__PHASE_REQUEST)
+    if (c->phase == WSC__PHASE_TCP)
+        return wsc_tcp_connect_events(&c->tcp); /* READ while the name is looked up */
+    if (c->phase == WSC__PHASE_REQUEST)
         return WSC_WAIT_WRITE;
     if (c->phase == WSC__PHASE_TLS || c->phase == WSC__PHASE_PROXY)
         return c->tls_want;

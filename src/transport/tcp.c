@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/resolve.h"
 #include "wsc/wsc.h"
 
 /* Linux and the BSDs have MSG_NOSIGNAL; macOS only has the SO_NOSIGPIPE socket
@@ -249,6 +250,11 @@ static void free_list(struct wsc_tcp *t)
     if (t->ai_list)
         freeaddrinfo(t->ai_list);
     t->ai_list = t->ai_next = NULL;
+    if (t->resolving) { /* its pipe was t->fd, which is not ours to close */
+        wsc__resolve_free(t->resolving);
+        t->resolving = NULL;
+        t->fd = -1;
+    }
 }
 
 /* Starts connects from t->ai_next on until one is in progress or done. */
@@ -292,17 +298,54 @@ int wsc_tcp_connect_start(struct wsc_tcp *t, const char *host, uint16_t port)
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV; /* see wsc_tcp_connect() on AI_ADDRCONFIG */
+    /* An address literal needs no lookup; a name is looked up on a helper
+     * thread, its pipe standing in for the socket until the answer is in.
+     * Without a thread the lookup blocks, as it did before. AI_ADDRCONFIG:
+     * see wsc_tcp_connect(). */
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
     struct addrinfo *list = NULL;
     int gai = getaddrinfo(host, service, &hints, &list);
+    if (gai == EAI_NONAME) {
+        int rc = wsc__resolve_start(host, service, (struct wsc_resolve **)&t->resolving, &t->fd);
+        if (rc == WSC_EAGAIN || rc == WSC_ERESOLVE)
+            return rc;
+        hints.ai_flags = AI_NUMERICSERV;
+        gai = getaddrinfo(host, service, &hints, &list);
+    }
     if (gai != 0)
         return gai == EAI_MEMORY ? WSC_ENOMEM : WSC_ERESOLVE;
     t->ai_list = t->ai_next = list;
     return start_next(t);
 }
 
+/* The lookup has answered (or not yet): on to the first address. The new
+ * socket is made while the pipe is still open, so their numbers differ. */
+static int finish_lookup(struct wsc_tcp *t)
+{
+    struct addrinfo *list = NULL;
+    int rc = wsc__resolve_result(t->resolving, &list);
+    if (rc == WSC_EAGAIN)
+        return rc;
+    struct wsc_resolve *r = t->resolving;
+    t->resolving = NULL;
+    t->fd = -1;
+    if (rc == 0) {
+        t->ai_list = t->ai_next = list;
+        rc = start_next(t);
+    }
+    wsc__resolve_free(r);
+    return rc;
+}
+
+int wsc_tcp_connect_events(const struct wsc_tcp *t)
+{
+    return t->resolving ? WSC_WAIT_READ : WSC_WAIT_WRITE;
+}
+
 int wsc_tcp_connect_finish(struct wsc_tcp *t)
 {
+    if (t->resolving)
+        return finish_lookup(t);
     if (t->fd < 0)
         return WSC_EINVAL;
     if (t->ai_list == NULL)
@@ -340,7 +383,7 @@ int wsc_tcp_connect_finish(struct wsc_tcp *t)
 
 void wsc_tcp_connect_abort(struct wsc_tcp *t)
 {
-    free_list(t);
+    free_list(t); /* and a lookup in progress, with its pipe */
     if (t->fd >= 0 && t->owned)
         close(t->fd);
     t->fd = -1;

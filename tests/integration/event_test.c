@@ -257,6 +257,42 @@ static void message_larger_than_the_queue_is_refused(void **state)
     close_in_loop(&c);
 }
 
+/* ---- name lookup -------------------------------------------------------- */
+
+/* A host name is looked up on the helper thread: the connection first waits
+ * for READ on the lookup's pipe, then connects (to ::1 and, refused there, to
+ * 127.0.0.1 where localhost has both) and echoes. */
+static void a_host_name_is_looked_up_in_the_loop(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof(url), "ws://localhost:%s%s", getenv("WSC_TEST_PORT"), echo_path());
+    struct wsc_options o;
+    itest_options(&o);
+    struct wsc_conn c;
+    ITEST_OK(&c, wsc_conn_start(&c, url, &o));
+    assert_int_equal(wsc_conn_state(&c), WSC_CONN_CONNECTING);
+    assert_int_equal(wsc_conn_interest(&c), WSC_WAIT_READ);
+    /* Each call that replaces the descriptor gives one with a new number. */
+    int fd = wsc_conn_fd(&c), changes = 0;
+    assert_true(fd >= 0);
+    for (int rounds = 0; wsc_conn_state(&c) == WSC_CONN_CONNECTING ||
+                         wsc_conn_state(&c) == WSC_CONN_HANDSHAKING;
+         rounds++) {
+        assert_true(rounds < 500);
+        itest_pump(&c, 1);
+        if (wsc_conn_fd(&c) != fd) {
+            changes++;
+            fd = wsc_conn_fd(&c);
+        }
+    }
+    ITEST_OK(&c, wsc_conn_state(&c) == WSC_CONN_OPEN ? 0 : wsc_conn_error(&c));
+    assert_true(changes >= 1); /* from the lookup's pipe to the socket */
+    queue(&c, WSC_OP_TEXT, "looked up", 9);
+    expect(&c, WSC_OP_TEXT, "looked up", 9);
+    close_in_loop(&c);
+}
+
 /* ---- failures ----------------------------------------------------------- */
 
 static void refused_connect_fails_in_the_loop(void **state)
@@ -394,6 +430,7 @@ int main(void)
         cmocka_unit_test(many_connections_echo_from_one_loop),
         cmocka_unit_test(queue_fills_then_drains),
         cmocka_unit_test(message_larger_than_the_queue_is_refused),
+        cmocka_unit_test(a_host_name_is_looked_up_in_the_loop),
         cmocka_unit_test(refused_connect_fails_in_the_loop),
         cmocka_unit_test(non_101_answer_fails_with_its_status),
         cmocka_unit_test(redirects_are_followed_in_the_loop),

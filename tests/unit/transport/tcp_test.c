@@ -1,8 +1,10 @@
 /*
  * The non-blocking TCP connect steps (wsc_tcp_connect_start/finish/abort) over
  * real loopback sockets that the test opens itself: a connect completes, a
- * refused port fails with WSC_ECONNREFUSED, and abort closes the descriptor
- * and frees the address list at every step (ASan's leak check sees the list).
+ * refused port fails with WSC_ECONNREFUSED, a name is looked up on the helper
+ * thread while the caller waits on its pipe, and abort closes the descriptor
+ * and frees the address list and the lookup at every step (ASan's leak check
+ * sees them; the descriptor count is checked).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,15 +58,29 @@ static bool fd_is_open(int fd)
     return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
 }
 
-/* Steps the connect as an event loop would: wait until writable, finish. */
+/* Steps the connect as an event loop would: wait for what it asks, finish.
+ * Each new descriptor must differ from the one it replaces. */
 static int drive(struct wsc_tcp *t, int rc)
 {
     for (int turns = 0; rc == WSC_EAGAIN && turns < 100; turns++) {
-        struct pollfd p = {.fd = t->fd, .events = POLLOUT};
+        bool lookup = wsc_tcp_connect_events(t) == WSC_WAIT_READ;
+        struct pollfd p = {.fd = t->fd, .events = lookup ? POLLIN : POLLOUT};
         assert_true(poll(&p, 1, 2000) >= 0);
+        int before = t->fd;
         rc = wsc_tcp_connect_finish(t);
+        if (lookup && t->fd >= 0)
+            assert_int_not_equal(t->fd, before);
     }
     return rc;
+}
+
+/* Open descriptors of this process. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fd_is_open(fd);
+    return n;
 }
 
 static void connect_completes_and_the_peer_sees_it(void **state)
@@ -130,6 +146,54 @@ static void abort_right_after_start_closes_and_frees(void **state)
     close(lfd);
 }
 
+/* A name goes to the helper thread: the caller gets the lookup's pipe to wait
+ * on (READ), then the socket (WRITE), with another number. */
+static void a_name_is_looked_up_without_blocking(void **state)
+{
+    (void)state;
+    uint16_t port;
+    int lfd = listen_v4(&port);
+    struct wsc_tcp t;
+    int rc = wsc_tcp_connect_start(&t, "localhost", port);
+    assert_int_equal(rc, WSC_EAGAIN);
+    assert_non_null(t.resolving);
+    assert_int_equal(wsc_tcp_connect_events(&t), WSC_WAIT_READ);
+    assert_true(t.fd >= 0);
+    rc = drive(&t, rc);
+    assert_int_equal(rc, 0);
+    assert_null(t.resolving);
+    assert_int_equal(wsc_tcp_connect_events(&t), WSC_WAIT_WRITE);
+    int peer = accept(lfd, NULL, NULL);
+    assert_true(peer >= 0);
+    wsc_tcp_connect_abort(&t);
+    close(peer);
+    close(lfd);
+}
+
+/* Giving up while the thread still looks up: nothing leaks, and every
+ * descriptor (the pipe's two ends) is closed once the threads are done. */
+static void abort_during_the_lookup_leaves_nothing(void **state)
+{
+    (void)state;
+    int before = open_fds();
+    for (int i = 0; i < 50; i++) {
+        struct wsc_tcp t;
+        assert_int_equal(wsc_tcp_connect_start(&t, "localhost", 9), WSC_EAGAIN);
+        wsc_tcp_connect_abort(&t);
+        assert_null(t.resolving);
+        assert_int_equal(t.fd, -1);
+    }
+    /* The last of the threads closes its pipe shortly after its lookup. */
+    int now = open_fds();
+    for (int waited = 0; now != before && waited < 5000; waited += 10) {
+        usleep(10 * 1000);
+        now = open_fds();
+    }
+    if (now != before)
+        print_message("open descriptors: %d before, %d after\n", before, now);
+    assert_int_equal(now, before);
+}
+
 static void bad_arguments_fail_with_einval(void **state)
 {
     (void)state;
@@ -157,6 +221,9 @@ static void abort_leaves_an_adopted_descriptor_it_does_not_own(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* First: no other test's lookup thread may still hold its pipe. */
+        cmocka_unit_test(abort_during_the_lookup_leaves_nothing),
+        cmocka_unit_test(a_name_is_looked_up_without_blocking),
         cmocka_unit_test(connect_completes_and_the_peer_sees_it),
         cmocka_unit_test(refused_port_fails_with_econnrefused),
         cmocka_unit_test(abort_right_after_start_closes_and_frees),
