@@ -306,7 +306,9 @@ int wsc_tcp_connect_start(struct wsc_tcp *t, const char *host, uint16_t port)
     struct addrinfo *list = NULL;
     int gai = getaddrinfo(host, service, &hints, &list);
     if (gai == EAI_NONAME) {
-        int rc = wsc__resolve_start(host, service, (struct wsc_resolve **)&t->resolving, &t->fd);
+        struct wsc_resolve *r = NULL;
+        int rc = wsc__resolve_start(host, service, &r, &t->fd);
+        t->resolving = r;
         if (rc == WSC_EAGAIN || rc == WSC_ERESOLVE)
             return rc;
         hints.ai_flags = AI_NUMERICSERV;

@@ -271,8 +271,11 @@ static void a_host_name_is_looked_up_in_the_loop(void **state)
     itest_options(&o);
     struct wsc_conn c;
     ITEST_OK(&c, wsc_conn_start(&c, url, &o));
-    assert_int_equal(wsc_conn_state(&c), WSC_CONN_CONNECTING);
-    assert_int_equal(wsc_conn_interest(&c), WSC_WAIT_READ);
+    /* Usually the lookup is still running; a quick one (localhost is in
+     * /etc/hosts) may have finished within the call, under load. */
+    bool looking_up = c.tcp.resolving != NULL;
+    if (looking_up)
+        assert_int_equal(wsc_conn_interest(&c), WSC_WAIT_READ);
     /* Each call that replaces the descriptor gives one with a new number. */
     int fd = wsc_conn_fd(&c), changes = 0;
     assert_true(fd >= 0);
@@ -287,7 +290,8 @@ static void a_host_name_is_looked_up_in_the_loop(void **state)
         }
     }
     ITEST_OK(&c, wsc_conn_state(&c) == WSC_CONN_OPEN ? 0 : wsc_conn_error(&c));
-    assert_true(changes >= 1); /* from the lookup's pipe to the socket */
+    if (looking_up)
+        assert_true(changes >= 1); /* from the lookup's pipe to the socket */
     queue(&c, WSC_OP_TEXT, "looked up", 9);
     expect(&c, WSC_OP_TEXT, "looked up", 9);
     close_in_loop(&c);
