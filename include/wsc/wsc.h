@@ -339,6 +339,7 @@ struct wsc_conn {
     bool lingering, shut;      /* draining the peer after a close; FIN sent */
     bool keep_transport;       /* a failure leaves the transport open (a redirect
                                   may follow, on a socket with a new number) */
+    bool rx_drained;           /* the last read emptied the socket */
     int error;
     char *detail;   /* WSC_ERROR_DETAIL_MAX bytes, allocated on failure */
     uint8_t *body; /* start of a non-101 response body (WSC_ERROR_BODY_MAX) */

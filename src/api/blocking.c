@@ -231,6 +231,8 @@ static int read_into(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got)
 {
     *got = 0;
     int rc = c->tr.ops->recv(c->tr.ctx, dst, cap, got);
+    /* A read short of what fit found the socket empty; so did WSC_EAGAIN. */
+    c->rx_drained = rc == WSC_EAGAIN || (rc == 0 && *got < cap);
     if (rc)
         return rc;
     if (*got == 0) {
@@ -376,11 +378,20 @@ static int fill_into(struct wsc_conn *c, uint64_t deadline, uint8_t *dst, size_t
     if (deadline < UINT64_MAX - READ_GRACE_MS &&
         wsc_platform_now_ms() > deadline + READ_GRACE_MS)
         return WSC_ETIMEDOUT;
+    /* After a read that emptied the socket, a call that may wait waits first:
+     * a reply is rarely there yet, and a read that finds nothing is a wasted
+     * syscall on the latency path (a 32-byte echo took three: read, poll,
+     * read). Bytes a transport holds inside (TLS) are read first. */
+    bool wait_first = c->rx_drained && ms_left(deadline) != 0 &&
+                      (!c->tr.ops->pending || c->tr.ops->pending(c->tr.ctx) == 0);
     for (;;) {
-        int rc = dst ? read_into(c, dst, cap, got) : read_some(c, false);
-        if (rc != WSC_EAGAIN)
-            return rc;
-        rc = run_timers(c);
+        if (!wait_first) {
+            int rc = dst ? read_into(c, dst, cap, got) : read_some(c, false);
+            if (rc != WSC_EAGAIN)
+                return rc;
+        }
+        wait_first = false;
+        int rc = run_timers(c);
         if (rc)
             return rc;
         int left = ms_left(earlier(deadline, next_timer(c)));
