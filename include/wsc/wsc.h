@@ -50,6 +50,10 @@ struct wsc_transport_ops {
     void (*close)(void *ctx);
     /** The descriptor an application may poll for readability, or -1. */
     int (*fd)(void *ctx);
+    /** Optional (NULL: wait() then recv()): recv() that first waits up to
+     *  @p timeout_ms (> 0) for input, in one call where the transport can.
+     *  WSC_EAGAIN when nothing came, possibly before the time was up. */
+    int (*recv_wait)(void *ctx, uint8_t *buf, size_t cap, size_t *got, int timeout_ms);
 };
 
 struct wsc_transport {
@@ -61,6 +65,8 @@ struct wsc_transport {
 struct wsc_tcp {
     int fd;
     bool owned; /* close fd on close() */
+    bool blocking_fd;     /* wsc_tcp_connect() made fd blocking: recv_wait() can block */
+    uint16_t rcvtimeo_cs; /* its SO_RCVTIMEO, in 10 ms units; 0: not set */
     /* wsc_tcp_connect_start(): the addresses still to try, and how the
      * attempts so far ended */
     void *ai_list, *ai_next;
@@ -71,7 +77,10 @@ struct wsc_tcp {
 /**
  * Resolves @p host (getaddrinfo, IPv4 and IPv6) and tries each address in turn
  * with a non-blocking connect bounded by @p timeout_ms overall (< 0: none).
- * The socket gets TCP_NODELAY and stays non-blocking. Returns 0,
+ * The socket gets TCP_NODELAY; once connected it is made blocking (O_NONBLOCK
+ * cleared: the transport passes MSG_DONTWAIT on every call except
+ * recv_wait(), whose one blocking recv() is bounded by SO_RCVTIMEO; where
+ * MSG_DONTWAIT does not exist it stays non-blocking). Returns 0,
  * WSC_ERESOLVE, WSC_ECONNREFUSED, WSC_ETIMEDOUT or WSC_ECONNECT.
  */
 int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int timeout_ms);

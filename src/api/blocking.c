@@ -227,10 +227,21 @@ static size_t in_room(struct wsc_conn *c)
  * error. @p keep_place reads only into the free tail, moving nothing: a message
  * wsc_recv() returned may point into the buffer while the caller sends it on.
  */
-static int read_into(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got)
+static int read_waiting(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got,
+                        int wait_ms)
 {
     *got = 0;
-    int rc = c->tr.ops->recv(c->tr.ctx, dst, cap, got);
+    /* wait_ms != 0: first wait up to that long (< 0: no limit) for input, in
+     * one call where the transport can (recv_wait), else wait() then recv(). */
+    int rc;
+    if (wait_ms == 0) {
+        rc = c->tr.ops->recv(c->tr.ctx, dst, cap, got);
+    } else if (c->tr.ops->recv_wait) {
+        rc = c->tr.ops->recv_wait(c->tr.ctx, dst, cap, got, wait_ms);
+    } else {
+        rc = c->tr.ops->wait(c->tr.ctx, WSC_WAIT_READ, wait_ms);
+        rc = rc < 0 ? rc : rc == 0 ? WSC_EAGAIN : c->tr.ops->recv(c->tr.ctx, dst, cap, got);
+    }
     /* A read short of what fit found the socket empty; so did WSC_EAGAIN. */
     c->rx_drained = rc == WSC_EAGAIN || (rc == 0 && *got < cap);
     if (rc)
@@ -245,16 +256,26 @@ static int read_into(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got)
     return 0;
 }
 
-static int read_some(struct wsc_conn *c, bool keep_place)
+static int read_into(struct wsc_conn *c, uint8_t *dst, size_t cap, size_t *got)
+{
+    return read_waiting(c, dst, cap, got, 0);
+}
+
+static int read_some_waiting(struct wsc_conn *c, bool keep_place, int wait_ms)
 {
     size_t room = keep_place ? c->in_cap - c->in_end : in_room(c);
     if (room == 0)
         return WSC_ENOBUFS;
     size_t got;
-    int rc = read_into(c, c->in + c->in_end, room, &got);
+    int rc = read_waiting(c, c->in + c->in_end, room, &got, wait_ms);
     if (rc == 0)
         c->in_end += got;
     return rc;
+}
+
+static int read_some(struct wsc_conn *c, bool keep_place)
+{
+    return read_some_waiting(c, keep_place, 0);
 }
 
 /* ---- keepalive -------------------------------------------------------- */
@@ -380,28 +401,31 @@ static int fill_into(struct wsc_conn *c, uint64_t deadline, uint8_t *dst, size_t
         return WSC_ETIMEDOUT;
     /* After a read that emptied the socket, a call that may wait waits first:
      * a reply is rarely there yet, and a read that finds nothing is a wasted
-     * syscall on the latency path (a 32-byte echo took three: read, poll,
-     * read). Bytes a transport holds inside (TLS) are read first. */
+     * syscall on the latency path. Bytes a transport holds inside (TLS) are
+     * read first. The wait and the read are one call where the transport can
+     * (recv_wait): a 32-byte echo went from four syscalls (send, a read
+     * finding nothing, poll, read) to two, as raw TCP's. */
     bool wait_first = c->rx_drained && ms_left(deadline) != 0 &&
                       (!c->tr.ops->pending || c->tr.ops->pending(c->tr.ctx) == 0);
     for (;;) {
+        int rc;
         if (!wait_first) {
-            int rc = dst ? read_into(c, dst, cap, got) : read_some(c, false);
+            rc = dst ? read_into(c, dst, cap, got) : read_some(c, false);
             if (rc != WSC_EAGAIN)
                 return rc;
         }
-        wait_first = false;
-        int rc = run_timers(c);
+        rc = run_timers(c);
         if (rc)
             return rc;
         int left = ms_left(earlier(deadline, next_timer(c)));
         if (left == 0 && ms_left(deadline) == 0)
             return WSC_ETIMEDOUT;
-        rc = c->tr.ops->wait(c->tr.ctx, WSC_WAIT_READ, left);
-        if (rc < 0)
+        rc = dst ? read_waiting(c, dst, cap, got, left) : read_some_waiting(c, false, left);
+        if (rc != WSC_EAGAIN)
             return rc;
-        if (rc == 0 && ms_left(deadline) == 0)
+        if (ms_left(deadline) == 0)
             return WSC_ETIMEDOUT;
+        wait_first = true; /* nothing came in the wait: no read before the next */
     }
 }
 

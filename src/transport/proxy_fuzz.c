@@ -113,7 +113,7 @@ static int s_fd(void *ctx)
 }
 
 static const struct wsc_transport_ops OPS = {"script",  s_send,     s_recv,  s_wait,
-                                             s_pending, s_shutdown, s_close, s_fd};
+                                             s_pending, s_shutdown, s_close, s_fd,    NULL};
 
 struct outcome {
     int rc;

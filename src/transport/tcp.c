@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "transport/resolve.h"
@@ -165,6 +166,19 @@ static enum attempt try_address(const struct addrinfo *ai, int timeout_ms, int *
     return ATTEMPT_OK;
 }
 
+/* Clears O_NONBLOCK once connected, for tcp_recv_wait(); every other call
+ * passes MSG_DONTWAIT, so nothing else can block. */
+static bool make_blocking(int fd)
+{
+#ifdef WSC_TCP_NEED_O_NONBLOCK
+    (void)fd;
+    return false; /* no MSG_DONTWAIT: the descriptor must stay non-blocking */
+#else
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+#endif
+}
+
 int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int timeout_ms)
 {
     if (t == NULL || host == NULL)
@@ -209,6 +223,7 @@ int wsc_tcp_connect(struct wsc_tcp *t, const char *host, uint16_t port, int time
             freeaddrinfo(list);
             t->fd = fd;
             t->owned = true;
+            t->blocking_fd = make_blocking(fd);
             return 0;
         }
         refused += a == ATTEMPT_REFUSED;
@@ -458,6 +473,54 @@ static int tcp_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got)
     }
 }
 
+/*
+ * The blocking API's wait for input in one syscall instead of poll() and then
+ * recv(): a blocking recv() bounded by SO_RCVTIMEO, on a socket that
+ * wsc_tcp_connect() made blocking (every other call passes MSG_DONTWAIT). The
+ * timeout is rounded down to 10 ms and set again only when the one in place
+ * would overshoot the caller's or be under half of it, so a run of receives
+ * with the same timeout sets it once. Elsewhere: poll(), then recv().
+ */
+static int tcp_recv_wait(void *ctx, uint8_t *buf, size_t cap, size_t *got, int timeout_ms)
+{
+    struct wsc_tcp *t = ctx;
+    *got = 0;
+    if (timeout_ms == 0)
+        return tcp_recv(ctx, buf, cap, got);
+    long cs = timeout_ms < 0 ? 65535 : timeout_ms / 10;
+    if (!t->blocking_fd || cap == 0 || cs == 0) {
+        int rev = poll_one(t->fd, POLLIN, timeout_ms);
+        if (rev < 0)
+            return WSC_EIO;
+        return rev == 0 ? WSC_EAGAIN : tcp_recv(ctx, buf, cap, got);
+    }
+    if (cs > 65535)
+        cs = 65535;
+    if (t->rcvtimeo_cs == 0 || t->rcvtimeo_cs > cs || 2 * t->rcvtimeo_cs < cs) {
+        struct timeval tv = {cs / 100, (cs % 100) * 10000};
+        if (setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+            return WSC_EIO;
+        t->rcvtimeo_cs = (uint16_t)cs;
+    }
+    ssize_t n = recv(t->fd, buf, cap, 0);
+    if (n >= 0) {
+        *got = (size_t)n; /* 0: the peer sent FIN */
+        return 0;
+    }
+    switch (errno) {
+    case EINTR: /* the caller looks at the time and calls again */
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+        return WSC_EAGAIN;
+    case ECONNRESET:
+        return WSC_ECONNRESET;
+    default:
+        return WSC_EIO;
+    }
+}
+
 static int tcp_wait(void *ctx, int events, int timeout_ms)
 {
     struct wsc_tcp *t = ctx;
@@ -520,6 +583,7 @@ static const struct wsc_transport_ops tcp_ops = {
     .shutdown = tcp_shutdown,
     .close = tcp_close,
     .fd = tcp_fd,
+    .recv_wait = tcp_recv_wait,
 };
 
 void wsc_tcp_transport(struct wsc_tcp *t, struct wsc_transport *tr)

@@ -159,7 +159,7 @@ static int cap_fd(void *ctx)
 }
 
 static const struct wsc_transport_ops cap_ops = {
-    "capture", cap_send, cap_recv, cap_wait, cap_pending, cap_shutdown, cap_close, cap_fd,
+    "capture", cap_send, cap_recv, cap_wait, cap_pending, cap_shutdown, cap_close, cap_fd, NULL,
 };
 
 /* Runs the handshake against a transport that records and hangs up. */
@@ -284,7 +284,7 @@ static int pl_fd(void *ctx)
 }
 
 static const struct wsc_transport_ops pl_ops = {
-    "pipeliner", pl_send, pl_recv, pl_wait, pl_pending, pl_shutdown, pl_close, pl_fd,
+    "pipeliner", pl_send, pl_recv, pl_wait, pl_pending, pl_shutdown, pl_close, pl_fd, NULL,
 };
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -112,7 +112,7 @@ static int f_fd(void *ctx)
 }
 
 static const struct wsc_transport_ops feed_ops = {
-    "feed", f_send, f_recv, f_wait, f_pending, f_shutdown, f_close, f_fd,
+    "feed", f_send, f_recv, f_wait, f_pending, f_shutdown, f_close, f_fd, NULL,
 };
 
 static void expect_text(struct wsc_conn *c, const char *text)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -194,6 +195,63 @@ static void abort_during_the_lookup_leaves_nothing(void **state)
     assert_int_equal(now, before);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The blocking API's receive: wsc_tcp_connect() leaves the socket blocking
+ * (MSG_DONTWAIT everywhere else), and recv_wait() waits and reads in one
+ * call, bounded by SO_RCVTIMEO; nothing in time is WSC_EAGAIN, not an error. */
+static void recv_wait_waits_reads_and_times_out(void **state)
+{
+    (void)state;
+    uint16_t port;
+    int lfd = listen_v4(&port);
+    struct wsc_tcp t;
+    assert_int_equal(wsc_tcp_connect(&t, "127.0.0.1", port, 2000), 0);
+    assert_true(t.blocking_fd);
+    assert_false(fcntl(t.fd, F_GETFL) & O_NONBLOCK);
+    int peer = accept(lfd, NULL, NULL);
+    assert_true(peer >= 0);
+    struct wsc_transport tr;
+    wsc_tcp_transport(&t, &tr);
+    assert_non_null(tr.ops->recv_wait);
+    uint8_t buf[16];
+    size_t got = 99;
+    /* Plain recv() still never blocks. */
+    assert_int_equal(tr.ops->recv(tr.ctx, buf, sizeof(buf), &got), WSC_EAGAIN);
+    /* Nothing within 60 ms, then 5 ms (under the 10 ms unit: poll), then 0. */
+    static const int waits[] = {60, 5, 0};
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+        uint64_t t0 = now_ms();
+        assert_int_equal(tr.ops->recv_wait(tr.ctx, buf, sizeof(buf), &got, waits[i]),
+                         WSC_EAGAIN);
+        assert_int_equal(got, 0);
+        assert_true(now_ms() - t0 < 2000);
+    }
+    assert_int_equal(t.rcvtimeo_cs, 6);
+    /* Bytes already there come at once, whatever the timeout; the timeout in
+     * place is kept while it is at least half the one asked for. */
+    assert_int_equal(send(peer, "hello", 5, 0), 5);
+    assert_int_equal(tr.ops->recv_wait(tr.ctx, buf, sizeof(buf), &got, 100), 0);
+    assert_int_equal(got, 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(t.rcvtimeo_cs, 6);
+    assert_int_equal(send(peer, "x", 1, 0), 1);
+    assert_int_equal(tr.ops->recv_wait(tr.ctx, buf, sizeof(buf), &got, -1), 0);
+    assert_int_equal(got, 1);
+    assert_int_equal(t.rcvtimeo_cs, 65535); /* no limit: the longest it can set */
+    /* The peer's FIN is a read of 0 bytes, as from recv(). */
+    close(peer);
+    assert_int_equal(tr.ops->recv_wait(tr.ctx, buf, sizeof(buf), &got, 1000), 0);
+    assert_int_equal(got, 0);
+    tr.ops->close(tr.ctx);
+    close(lfd);
+}
+
 static void bad_arguments_fail_with_einval(void **state)
 {
     (void)state;
@@ -227,6 +285,7 @@ int main(void)
         cmocka_unit_test(connect_completes_and_the_peer_sees_it),
         cmocka_unit_test(refused_port_fails_with_econnrefused),
         cmocka_unit_test(abort_right_after_start_closes_and_frees),
+        cmocka_unit_test(recv_wait_waits_reads_and_times_out),
         cmocka_unit_test(bad_arguments_fail_with_einval),
         cmocka_unit_test(abort_leaves_an_adopted_descriptor_it_does_not_own),
     };
