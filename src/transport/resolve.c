@@ -13,6 +13,8 @@
 
 #include "wsc/wsc.h"
 
+#define LOOKUP_STACK (256u * 1024u)
+
 struct wsc_resolve {
     atomic_int refs;   /* the caller's and, while it runs, the thread's */
     atomic_bool done;  /* gai and list are final */
@@ -91,6 +93,10 @@ int wsc__resolve_start(const char *host, const char *service, struct wsc_resolve
     if (pthread_attr_init(&attr) != 0)
         goto fail;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* A loop may start thousands of lookups at once: 256 KiB of stack each
+     * (glibc's getaddrinfo and its NSS modules need far less) instead of the
+     * default 8 MiB of address space. */
+    pthread_attr_setstacksize(&attr, LOOKUP_STACK);
     /* The thread takes none of the process's signals: they stay with the
      * application's own threads. */
     sigset_t all, old;

@@ -252,6 +252,37 @@ static void recv_wait_waits_reads_and_times_out(void **state)
     close(lfd);
 }
 
+/* Many lookups at once, as a loop opening many connections starts them: each
+ * ends (here refused: nothing listens on the port), and every descriptor is
+ * closed again. */
+static void many_lookups_at_once_all_end(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    static struct wsc_tcp ts[N];
+    static int rcs[N];
+    uint16_t port;
+    int hold = closed_port_v4(&port);
+    int before = open_fds();
+    for (int i = 0; i < N; i++) {
+        rcs[i] = wsc_tcp_connect_start(&ts[i], "localhost", port);
+        assert_true(rcs[i] == WSC_EAGAIN || rcs[i] == WSC_ECONNREFUSED);
+    }
+    for (int i = 0; i < N; i++)
+        rcs[i] = drive(&ts[i], rcs[i]);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(rcs[i], WSC_ECONNREFUSED);
+        wsc_tcp_connect_abort(&ts[i]);
+    }
+    int now = open_fds();
+    for (int waited = 0; now != before && waited < 5000; waited += 10) {
+        usleep(10 * 1000);
+        now = open_fds();
+    }
+    assert_int_equal(now, before);
+    close(hold);
+}
+
 static void bad_arguments_fail_with_einval(void **state)
 {
     (void)state;
@@ -282,6 +313,7 @@ int main(void)
         /* First: no other test's lookup thread may still hold its pipe. */
         cmocka_unit_test(abort_during_the_lookup_leaves_nothing),
         cmocka_unit_test(a_name_is_looked_up_without_blocking),
+        cmocka_unit_test(many_lookups_at_once_all_end),
         cmocka_unit_test(connect_completes_and_the_peer_sees_it),
         cmocka_unit_test(refused_port_fails_with_econnrefused),
         cmocka_unit_test(abort_right_after_start_closes_and_frees),
