@@ -444,6 +444,33 @@ static int tcp_send(void *ctx, const uint8_t *buf, size_t len, size_t *sent)
     }
 }
 
+/* One recv(): 0 with *got (0 at the peer's FIN), or the error; *interrupted
+ * says a signal came first (the caller retries or looks at the time). */
+static int recv_once(struct wsc_tcp *t, uint8_t *buf, size_t cap, size_t *got, int flags,
+                     bool *interrupted)
+{
+    *interrupted = false;
+    ssize_t n = recv(t->fd, buf, cap, flags);
+    if (n >= 0) {
+        *got = (size_t)n;
+        return 0;
+    }
+    switch (errno) {
+    case EINTR:
+        *interrupted = true;
+        return WSC_EAGAIN;
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+        return WSC_EAGAIN;
+    case ECONNRESET:
+        return WSC_ECONNRESET;
+    default:
+        return WSC_EIO;
+    }
+}
+
 static int tcp_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got)
 {
     struct wsc_tcp *t = ctx;
@@ -451,26 +478,12 @@ static int tcp_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got)
     /* recv() of 0 bytes returns 0, which would read as end of stream. */
     if (cap == 0)
         return WSC_EINVAL;
-    for (;;) {
-        ssize_t n = recv(t->fd, buf, cap, MSG_DONTWAIT);
-        if (n >= 0) {
-            *got = (size_t)n; /* 0: the peer sent FIN */
-            return 0;
-        }
-        switch (errno) {
-        case EINTR:
-            continue;
-        case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-        case EWOULDBLOCK:
-#endif
-            return WSC_EAGAIN;
-        case ECONNRESET:
-            return WSC_ECONNRESET;
-        default:
-            return WSC_EIO;
-        }
-    }
+    bool interrupted;
+    int rc;
+    do
+        rc = recv_once(t, buf, cap, got, MSG_DONTWAIT, &interrupted);
+    while (interrupted);
+    return rc;
 }
 
 /*
@@ -502,23 +515,8 @@ static int tcp_recv_wait(void *ctx, uint8_t *buf, size_t cap, size_t *got, int t
             return WSC_EIO;
         t->rcvtimeo_cs = (uint16_t)cs;
     }
-    ssize_t n = recv(t->fd, buf, cap, 0);
-    if (n >= 0) {
-        *got = (size_t)n; /* 0: the peer sent FIN */
-        return 0;
-    }
-    switch (errno) {
-    case EINTR: /* the caller looks at the time and calls again */
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-        return WSC_EAGAIN;
-    case ECONNRESET:
-        return WSC_ECONNRESET;
-    default:
-        return WSC_EIO;
-    }
+    bool interrupted; /* then WSC_EAGAIN: the caller looks at the time and calls again */
+    return recv_once(t, buf, cap, got, 0, &interrupted);
 }
 
 static int tcp_wait(void *ctx, int events, int timeout_ms)
