@@ -1011,6 +1011,22 @@ static int start_proxying(struct wsc_conn *c, const struct wsc_proxy *px)
     return 0;
 }
 
+/* After wsc_tls_start() or wsc_tls_connect() returned @p rc: the input buffer
+ * went to TLS as preread, and the TLS transport is the connection's, or the
+ * failure is recorded. */
+static int tls_in_place(struct wsc_conn *c, int rc, const char *why)
+{
+    c->in_start = c->in_end = 0;
+    if (rc == WSC_ENOTLS)
+        return failf(c, rc, "wss:// needs TLS, which is not available in this build");
+    if (rc)
+        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
+                     why[0] ? why : wsc_strerror(rc));
+    wsc_tls_transport(c->tls, &c->tr);
+    c->tr_open = true;
+    return 0;
+}
+
 /* Event loops: TLS over the connected TCP transport, the handshake run by
  * wsc__tls_step() as the socket allows. */
 int wsc__tls_begin(struct wsc_conn *c)
@@ -1021,14 +1037,8 @@ int wsc__tls_begin(struct wsc_conn *c)
     c->tr_open = false; /* wsc_tls_start owns it now, and closes it on failure */
     int rc = wsc_tls_start(&c->tls, &lower, c->url->host, &c->opt.tls, c->in + c->in_start,
                            c->in_end - c->in_start, why, sizeof(why));
-    c->in_start = c->in_end = 0;
-    if (rc == WSC_ENOTLS)
-        return failf(c, rc, "wss:// needs TLS, which is not available in this build");
-    if (rc)
-        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
-                     why[0] ? why : wsc_strerror(rc));
-    wsc_tls_transport(c->tls, &c->tr);
-    c->tr_open = true;
+    if ((rc = tls_in_place(c, rc, why)) != 0)
+        return rc;
     c->phase = WSC__PHASE_TLS;
     return wsc__tls_step(c);
 }
@@ -1065,15 +1075,7 @@ static int start_tls(struct wsc_conn *c, uint64_t deadline)
     c->tr_open = false; /* wsc_tls_connect owns it now, and closes it on failure */
     int rc = wsc_tls_connect(&c->tls, &lower, c->url->host, &c->opt.tls, c->in + c->in_start,
                              c->in_end - c->in_start, ms_left(deadline), why, sizeof(why));
-    c->in_start = c->in_end = 0;
-    if (rc == WSC_ENOTLS)
-        return failf(c, rc, "wss:// needs TLS, which is not available in this build");
-    if (rc)
-        return failf(c, rc, "TLS with %s failed: %s", c->url->host,
-                     why[0] ? why : wsc_strerror(rc));
-    wsc_tls_transport(c->tls, &c->tr);
-    c->tr_open = true;
-    return 0;
+    return tls_in_place(c, rc, why);
 }
 
 /*
