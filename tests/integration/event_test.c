@@ -47,24 +47,10 @@ static void start(struct wsc_conn *c, const char *url, const struct wsc_options 
         fail_msg("opening %s: %d %s", url, rc, wsc_conn_detail(c));
 }
 
-/* The next message, running the loop while none is buffered. */
-static void next_message(struct wsc_conn *c, struct wsc_message *m)
-{
-    for (int rounds = 0; rounds < 1000; rounds++) {
-        int rc = wsc_recv(c, m, 0);
-        if (rc == 0)
-            return;
-        if (rc != WSC_EAGAIN)
-            fail_msg("wsc_recv: %d %s", rc, wsc_conn_detail(c));
-        itest_pump(c, 1);
-    }
-    fail_msg("no message arrived");
-}
-
 static void expect(struct wsc_conn *c, uint8_t op, const void *data, size_t len)
 {
     struct wsc_message m;
-    next_message(c, &m);
+    itest_next_message(c, &m);
     assert_int_equal(m.opcode, op);
     assert_int_equal(m.len, len);
     assert_memory_equal(m.data, data, len);

@@ -103,3 +103,16 @@ int itest_open_in_loop(struct wsc_conn *c)
     fail_msg("the connection neither opened nor failed");
     return -1;
 }
+
+void itest_next_message(struct wsc_conn *c, struct wsc_message *m)
+{
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int rc = wsc_recv(c, m, 0);
+        if (rc == 0)
+            return;
+        if (rc != WSC_EAGAIN)
+            fail_msg("wsc_recv: %d %s", rc, wsc_conn_detail(c));
+        itest_pump(c, 1);
+    }
+    fail_msg("no message arrived");
+}

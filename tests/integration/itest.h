@@ -33,6 +33,10 @@ void itest_pump(struct wsc_conn *cs, size_t n);
 /* Runs itest_pump() on @p c until it is open (0) or failed (its error). */
 int itest_open_in_loop(struct wsc_conn *c);
 
+/* The next message of an event-API connection, running itest_pump() while
+ * none is buffered; fails the test on any other result. */
+void itest_next_message(struct wsc_conn *c, struct wsc_message *m);
+
 /* Asserts a wsc call returned 0, printing the connection's detail otherwise. */
 #define ITEST_OK(conn, expr)                                                        \
     do {                                                                            \
